@@ -1,0 +1,105 @@
+import {
+  LoggerService,
+  SchedulerServiceTaskRunner,
+} from '@backstage/backend-plugin-api';
+import {
+  EntityProvider,
+  EntityProviderConnection,
+} from '@backstage/plugin-catalog-node';
+import { EventsService } from '@backstage/plugin-events-node';
+import {
+  GPU_POOL_EVENTS_TOPIC,
+  GpuPoolChangedEvent,
+  gpuPoolEntityRef,
+} from '@gekko/plugin-gekko-common';
+import { GekkoPoolClient } from './GekkoPoolClient';
+import { poolToEntity } from './poolEntity';
+
+/**
+ * GPU pools as catalog entities: a full refresh on a schedule, and a delta for every pool change
+ * the gekko backend announces, so a change shows in the catalog within seconds.
+ */
+export class GekkoPoolEntityProvider implements EntityProvider {
+  private connection?: EntityProviderConnection;
+
+  constructor(
+    private readonly options: {
+      client: GekkoPoolClient;
+      events: EventsService;
+      taskRunner: SchedulerServiceTaskRunner;
+      logger: LoggerService;
+    },
+  ) {}
+
+  getProviderName(): string {
+    return 'gekko-gpu-pools';
+  }
+
+  async connect(connection: EntityProviderConnection): Promise<void> {
+    this.connection = connection;
+    await this.options.taskRunner.run({
+      id: `${this.getProviderName()}:refresh`,
+      fn: () => this.refresh(),
+    });
+    await this.options.events.subscribe({
+      id: this.getProviderName(),
+      topics: [GPU_POOL_EVENTS_TOPIC],
+      onEvent: async event =>
+        this.applyChange(event.eventPayload as GpuPoolChangedEvent),
+    });
+  }
+
+  /** Replaces every pool entity with what the gekko backend has now. */
+  async refresh(): Promise<void> {
+    const connection = this.requireConnection();
+    const pools = await this.options.client.listPools();
+    await connection.applyMutation({
+      type: 'full',
+      entities: pools.map(pool => ({
+        entity: poolToEntity(pool, this.getProviderName()),
+        locationKey: this.getProviderName(),
+      })),
+    });
+    this.options.logger.info(`Refreshed ${pools.length} GPU pools`);
+  }
+
+  /** Adds, replaces or removes the one pool an event names. */
+  async applyChange(event: GpuPoolChangedEvent): Promise<void> {
+    const connection = this.requireConnection();
+    const pool =
+      event.change === 'deleted'
+        ? undefined
+        : await this.options.client.findPool(event.name);
+    await connection.applyMutation(
+      pool
+        ? {
+            type: 'delta',
+            added: [
+              {
+                entity: poolToEntity(pool, this.getProviderName()),
+                locationKey: this.getProviderName(),
+              },
+            ],
+            removed: [],
+          }
+        : {
+            type: 'delta',
+            added: [],
+            removed: [
+              {
+                entityRef: gpuPoolEntityRef(event.name),
+                locationKey: this.getProviderName(),
+              },
+            ],
+          },
+    );
+    this.options.logger.info(`GPU pool ${event.name} ${event.change}`);
+  }
+
+  private requireConnection(): EntityProviderConnection {
+    if (!this.connection) {
+      throw new Error(`${this.getProviderName()} is not connected yet`);
+    }
+    return this.connection;
+  }
+}

@@ -1,0 +1,340 @@
+import {
+  AuditorService,
+  AuditorServiceEventSeverityLevel,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
+import { InputError } from '@backstage/errors';
+import {
+  AUDIT_GENESIS_HASH,
+  AuditOutcome,
+  AuditPage,
+  AuditRecord,
+  AuditRecordFields,
+  AuditVerifyResult,
+  JsonValue,
+  canonicalAuditRecord,
+} from '@gekko/plugin-gekko-common';
+import type { Request } from 'express';
+import { Knex } from 'knex';
+import { ChainVerifier, chainHash } from './ChainVerifier';
+import { redactSecrets } from './redact';
+
+const RECORDS = 'gekko_audit_records';
+const HEAD = 'gekko_audit_head';
+/** Rows per INSERT: SQLite allows 999 bound variables, a row has 11. */
+const INSERT_CHUNK = 80;
+/** Appends merged into one transaction at most (group commit). */
+const MAX_GROUP = 1000;
+const PAGE = 5000;
+
+/** What a caller records; the trail adds seq, time and the hashes. */
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  target?: string | null;
+  outcome: AuditOutcome;
+  requestId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** Filters of an audit query, already validated. */
+export interface AuditQuery {
+  target?: string;
+  actor?: string;
+  action?: string;
+  outcome?: AuditOutcome;
+  from?: string;
+  to?: string;
+  cursor?: string;
+  limit: number;
+  order: 'asc' | 'desc';
+}
+
+interface AuditRow {
+  seq: number | string;
+  time: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: string;
+  request_id: string | null;
+  details: string;
+  canonical: string;
+  prev_hash: string;
+  hash: string;
+}
+
+interface PendingAppend {
+  entry: AuditEntry;
+  request?: Request;
+  resolve(record: AuditRecord): void;
+  reject(error: unknown): void;
+}
+
+function rowToRecord(row: AuditRow): AuditRecord {
+  return {
+    seq: Number(row.seq),
+    time: row.time,
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    outcome: row.outcome as AuditOutcome,
+    requestId: row.request_id,
+    details: JSON.parse(row.details),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+function severityOf(record: AuditRecord): AuditorServiceEventSeverityLevel {
+  if (record.outcome === 'denied') return 'medium';
+  if (record.action.endsWith('.delete')) return 'high';
+  return record.action.startsWith('audit.') ? 'low' : 'medium';
+}
+
+/**
+ * The tamper-evident audit trail: an append-only table where every row carries the canonical JSON
+ * of its fields and `hash = SHA-256(previous hash ‖ canonical JSON)`.
+ *
+ * Appends that arrive together are written in one transaction (group commit), under a lock on the
+ * chain's head row, so the sequence stays gap-free with any number of writers and instances.
+ */
+export class AuditTrail {
+  private readonly pending: PendingAppend[] = [];
+  private flushing = false;
+  private readonly isPostgres: boolean;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly options: {
+      logger: LoggerService;
+      auditor?: AuditorService;
+    },
+  ) {
+    this.isPostgres = String(db.client.config.client).includes('pg');
+  }
+
+  /** Appends a record and resolves once it is committed. */
+  append(entry: AuditEntry, request?: Request): Promise<AuditRecord> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ entry, request, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        void this.flush();
+      }
+    });
+  }
+
+  /**
+   * Appends inside the caller's transaction, so that a change and its record commit together or
+   * not at all. Call {@link AuditTrail.forward} after the commit.
+   */
+  async appendWithin(trx: Knex.Transaction, entry: AuditEntry) {
+    const [record] = await this.writeChained(trx, [entry]);
+    return record;
+  }
+
+  /** Sends a committed record to Backstage's auditor service too. */
+  forward(record: AuditRecord, request?: Request): void {
+    const { auditor, logger } = this.options;
+    if (!auditor) return;
+    const meta = {
+      seq: record.seq,
+      action: record.action,
+      actor: record.actor,
+      target: record.target,
+      outcome: record.outcome,
+      details: record.details,
+    };
+    auditor
+      .createEvent({
+        eventId: record.action.replace(/[._]/g, '-'),
+        severityLevel: severityOf(record),
+        request,
+        meta,
+      })
+      .then(event =>
+        record.outcome === 'success'
+          ? event.success()
+          : event.fail({
+              error: new Error(
+                record.outcome === 'denied' ? 'permission denied' : 'failed',
+              ),
+            }),
+      )
+      .catch(error =>
+        logger.warn(
+          `Could not forward audit record ${record.seq} to the auditor service: ${error}`,
+        ),
+      );
+  }
+
+  private async flush(): Promise<void> {
+    // Appends that arrive while a group is being written wait for the next group. The flag is
+    // cleared in the same tick as the last emptiness check, so no append is ever left behind.
+    while (this.pending.length > 0) {
+      const group = this.pending.splice(0, MAX_GROUP);
+      try {
+        const records = await this.db.transaction(trx =>
+          this.writeChained(
+            trx,
+            group.map(p => p.entry),
+          ),
+        );
+        group.forEach((p, i) => {
+          p.resolve(records[i]);
+          this.forward(records[i], p.request);
+        });
+      } catch (error) {
+        group.forEach(p => p.reject(error));
+      }
+    }
+    this.flushing = false;
+  }
+
+  private async writeChained(
+    trx: Knex.Transaction,
+    entries: AuditEntry[],
+  ): Promise<AuditRecord[]> {
+    const headQuery = trx(HEAD).where({ id: 1 }).first();
+    const head = await (this.isPostgres ? headQuery.forUpdate() : headQuery);
+    let seq = Number(head?.seq ?? 0);
+    let prevHash: string = head?.hash ?? AUDIT_GENESIS_HASH;
+    const time = new Date().toISOString();
+    const records: AuditRecord[] = [];
+    const rows: AuditRow[] = [];
+    for (const entry of entries) {
+      seq += 1;
+      const fields: AuditRecordFields = {
+        seq,
+        time,
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target ?? null,
+        outcome: entry.outcome,
+        requestId: entry.requestId ?? null,
+        details: (redactSecrets(entry.details ?? {}) ?? {}) as {
+          [key: string]: JsonValue;
+        },
+      };
+      const canonical = canonicalAuditRecord(fields);
+      const hash = chainHash(prevHash, canonical);
+      records.push({ ...fields, prevHash, hash });
+      rows.push({
+        seq,
+        time,
+        actor: fields.actor,
+        action: fields.action,
+        target: fields.target,
+        outcome: fields.outcome,
+        request_id: fields.requestId,
+        details: JSON.stringify(fields.details),
+        canonical,
+        prev_hash: prevHash,
+        hash,
+      });
+      prevHash = hash;
+    }
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      await trx(RECORDS).insert(rows.slice(i, i + INSERT_CHUNK));
+    }
+    await trx(HEAD).where({ id: 1 }).update({ seq, hash: prevHash });
+    return records;
+  }
+
+  /** Records matching the filters, one page at a time (cursor = the last seq seen). */
+  async query(query: AuditQuery): Promise<AuditPage> {
+    let q = this.db<AuditRow>(RECORDS);
+    if (query.target) q = q.where('target', query.target);
+    if (query.actor) q = q.where('actor', query.actor);
+    if (query.action) q = q.where('action', query.action);
+    if (query.outcome) q = q.where('outcome', query.outcome);
+    if (query.from)
+      q = q.where('time', '>=', new Date(query.from).toISOString());
+    if (query.to) q = q.where('time', '<=', new Date(query.to).toISOString());
+    if (query.cursor !== undefined) {
+      if (!/^\d{1,15}$/.test(query.cursor)) {
+        throw new InputError(
+          'Invalid cursor: pass the nextCursor of a previous page',
+        );
+      }
+      q = q.where('seq', query.order === 'desc' ? '<' : '>', query.cursor);
+    }
+    const rows = await q.orderBy('seq', query.order).limit(query.limit + 1);
+    const items = rows.slice(0, query.limit).map(rowToRecord);
+    return rows.length > query.limit
+      ? { items, nextCursor: String(items[items.length - 1].seq) }
+      : { items };
+  }
+
+  /** Every record in sequence order, read page by page. */
+  async *records(): AsyncGenerator<AuditRecord> {
+    for await (const row of this.rows()) yield rowToRecord(row);
+  }
+
+  private async *rows(): AsyncGenerator<AuditRow> {
+    let after = 0;
+    for (;;) {
+      const page: AuditRow[] = await this.db(RECORDS)
+        .where('seq', '>', after)
+        .orderBy('seq', 'asc')
+        .limit(PAGE);
+      yield* page;
+      if (page.length < PAGE) return;
+      after = Number(page[page.length - 1].seq);
+    }
+  }
+
+  /** Re-walks the whole chain and names the first broken record. */
+  async verify(): Promise<AuditVerifyResult> {
+    const verifier = new ChainVerifier();
+    for await (const row of this.rows()) {
+      let details: AuditRecord['details'];
+      try {
+        details = JSON.parse(row.details);
+      } catch {
+        verifier.breakAt(Number(row.seq), 'its details are not valid JSON');
+        break;
+      }
+      const ok = verifier.push({
+        fields: {
+          seq: Number(row.seq),
+          time: row.time,
+          actor: row.actor,
+          action: row.action,
+          target: row.target,
+          outcome: row.outcome as AuditOutcome,
+          requestId: row.request_id,
+          details,
+        },
+        prevHash: row.prev_hash,
+        hash: row.hash,
+        storedCanonical: row.canonical,
+      });
+      if (!ok) break;
+    }
+    const result = verifier.result();
+    if (!result.valid) return result;
+    // A deleted tail leaves a valid but shorter chain: the head row still knows where it ended.
+    const head = await this.db(HEAD).where({ id: 1 }).first();
+    const headSeq = Number(head?.seq ?? 0);
+    const last = verifier.lastSeq;
+    if (headSeq > last) {
+      verifier.breakAt(
+        last + 1,
+        `is missing: the chain ends at record ${last} but its head says ${headSeq}`,
+      );
+    } else if (headSeq < last) {
+      verifier.breakAt(
+        headSeq + 1,
+        `lies past the chain's head (record ${headSeq}): it was added outside the trail`,
+      );
+    } else if (headSeq > 0 && head.hash !== result.headHash) {
+      verifier.breakAt(
+        headSeq,
+        "its hash differs from the one the chain's head recorded",
+      );
+    }
+    return verifier.result();
+  }
+}

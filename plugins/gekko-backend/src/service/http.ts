@@ -1,0 +1,131 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { InputError, serializeError } from '@backstage/errors';
+import express, { ErrorRequestHandler, RequestHandler } from 'express';
+import { randomUUID } from 'node:crypto';
+
+/** Largest JSON body any gekko route accepts. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+
+/** The request id of a request: the caller's `x-request-id` when well-formed, else a new one. */
+export function requestIdOf(req: express.Request): string {
+  return (req.res?.locals.requestId as string | undefined) ?? 'unknown';
+}
+
+/** Gives every request an id, echoed in `x-request-id` and stored in audit records. */
+export const assignRequestId: RequestHandler = (req, res, next) => {
+  const given = req.header('x-request-id');
+  const id = given && REQUEST_ID.test(given) ? given : randomUUID();
+  res.locals.requestId = id;
+  res.setHeader('x-request-id', id);
+  next();
+};
+
+class HttpError extends Error {
+  constructor(readonly statusCode: number, name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/**
+ * Parses JSON bodies of mutating requests: anything else than a JSON object under the limit gets a
+ * 4xx that says what to send instead.
+ */
+export function jsonBody(): RequestHandler[] {
+  const parse = express.json({ limit: BODY_LIMIT_BYTES, strict: true });
+  const requireJson: RequestHandler = (req, _res, next) => {
+    const hasBody =
+      Number(req.header('content-length') ?? 0) > 0 ||
+      req.header('transfer-encoding') !== undefined;
+    if (['POST', 'PUT', 'PATCH'].includes(req.method) && hasBody) {
+      if (!req.is('application/json')) {
+        next(
+          new HttpError(
+            415,
+            'UnsupportedMediaTypeError',
+            `Send the body as JSON with Content-Type: application/json (got ${
+              req.header('content-type') ?? 'no Content-Type'
+            })`,
+          ),
+        );
+        return;
+      }
+    }
+    next();
+  };
+  const explainParseErrors: ErrorRequestHandler = (error, _req, _res, next) => {
+    if (error?.type === 'entity.too.large') {
+      next(
+        new HttpError(
+          413,
+          'PayloadTooLargeError',
+          `The request body is larger than the ${
+            BODY_LIMIT_BYTES / 1024
+          } KiB limit`,
+        ),
+      );
+    } else if (error?.type === 'entity.parse.failed') {
+      next(
+        new InputError(
+          `Malformed JSON body: ${error.message}. Send one JSON object`,
+        ),
+      );
+    } else if (typeof error?.type === 'string' && error.status < 500) {
+      next(new InputError(`Unreadable request body: ${error.message}`));
+    } else {
+      next(error);
+    }
+  };
+  return [requireJson, parse, explainParseErrors as unknown as RequestHandler];
+}
+
+/**
+ * Answers errors in Backstage's error body shape, never with a stack trace: 4xx say what was wrong;
+ * anything else is logged and answered with a 500 that names the request id to look for.
+ */
+export function errorHandler(logger: LoggerService): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const statusCode = statusOf(error);
+    const requestId = requestIdOf(req);
+    let body = serializeError(error, { includeStack: false });
+    if (statusCode >= 500) {
+      logger.error(
+        `${req.method} ${req.originalUrl} failed (request ${requestId})`,
+        error,
+      );
+      body = {
+        name: 'InternalServerError',
+        message: `The gekko backend failed to handle this request; look for request id ${requestId} in its logs`,
+      };
+    }
+    res.status(statusCode).json({
+      error: { name: body.name, message: body.message },
+      request: { method: req.method, url: req.originalUrl, id: requestId },
+      response: { statusCode },
+    });
+  };
+}
+
+const STATUS_BY_NAME: Record<string, number> = {
+  InputError: 400,
+  AuthenticationError: 401,
+  NotAllowedError: 403,
+  NotFoundError: 404,
+  ConflictError: 409,
+  NotImplementedError: 501,
+  ServiceUnavailableError: 503,
+};
+
+function statusOf(error: any): number {
+  for (const field of ['statusCode', 'status']) {
+    const code = error?.[field];
+    if (Number.isInteger(code) && code >= 400 && code <= 599) return code;
+  }
+  return STATUS_BY_NAME[error?.name] ?? 500;
+}

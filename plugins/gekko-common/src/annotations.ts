@@ -1,0 +1,35 @@
+/**
+ * Annotation names of the Gekko portal, on trading-service Components and on GPU pool Resources.
+ *
+ * @public
+ */
+export const GEKKO_ANNOTATIONS = {
+  /** Component: name of the GPU pool the service runs its inference on. */
+  gpuPool: 'gekko.io/gpu-pool',
+  /** Component: where its deployments go, `kubernetes` or `gpu-pool`. */
+  deploymentTarget: 'gekko.io/deployment-target',
+  /** Component: http(s) URL of its health endpoint. */
+  healthUrl: 'gekko.io/health-url',
+  /** Component: http(s) URL of its Prometheus metrics endpoint. */
+  metricsUrl: 'gekko.io/metrics-url',
+  /** Component: Prometheus label selector of its series, e.g. `{job="trading-engine"}`. */
+  prometheusSelector: 'gekko.io/prometheus-selector',
+  /** Resource (gpu-pool): accelerator kind, `mps`, `cuda` or `cpu`. */
+  accelerator: 'gekko.io/accelerator',
+  /** Resource (gpu-pool): region, e.g. `primary`, `secondary`, `dr`. */
+  region: 'gekko.io/region',
+  /** Resource (gpu-pool): Kubernetes label selector of its nodes, e.g. `gpu=h100,zone=a`. */
+  nodeSelector: 'gekko.io/node-selector',
+} as const;
+
+/** The deployment targets a trading service can declare. @public */
+export const DEPLOYMENT_TARGETS = ['kubernetes', 'gpu-pool'] as const;
+
+/** A deployment target. @public */
+export type DeploymentTarget = (typeof DEPLOYMENT_TARGETS)[number];
+
+/** `spec.type` of GPU pool Resource entities. @public */
+export const GPU_POOL_ENTITY_TYPE = 'gpu-pool';
+
+/** The System every Gekko entity belongs to unless said otherwise. @public */
+export const GEKKO_SYSTEM = 'gordon-gekko';

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+
+/** How an audited action ended. @public */
+export const AUDIT_OUTCOMES = ['success', 'failure', 'denied'] as const;
+
+/** An audited action's outcome. @public */
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/** A JSON value as stored in audit details. @public */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+/** One record of the hash-chained audit trail. @public */
+export interface AuditRecord {
+  /** Position in the chain, from 1, without gaps. */
+  seq: number;
+  /** ISO 8601 time of the append. */
+  time: string;
+  /** Who acted: a user entity ref or a service subject (`plugin:catalog`, `external:ci`). */
+  actor: string;
+  /** What was done, `<area>.<verb>`, e.g. `pool.create`. */
+  action: string;
+  /** The catalog entity the action was about, if any. */
+  target: string | null;
+  outcome: AuditOutcome;
+  requestId: string | null;
+  /** Context, with secrets redacted. */
+  details: { [key: string]: JsonValue };
+  /** Hash of the previous record (64 zeros for the first). */
+  prevHash: string;
+  /** SHA-256 hex of `prevHash ‖ canonicalJson(fields)`. */
+  hash: string;
+}
+
+/** The hashed fields of a record, in the form that is canonicalized. @public */
+export type AuditRecordFields = Omit<AuditRecord, 'hash' | 'prevHash'>;
+
+/** The hash that precedes the first record. @public */
+export const AUDIT_GENESIS_HASH = '0'.repeat(64);
+
+/** What `verify` answers. @public */
+export interface AuditVerifyResult {
+  valid: boolean;
+  /** Records walked. */
+  checked: number;
+  /** Hash of the last record walked (of the last valid one when broken). */
+  headHash: string | null;
+  firstBrokenSeq: number | null;
+  reason: string | null;
+}
+
+/** A page of audit records. @public */
+export interface AuditPage {
+  items: AuditRecord[];
+  /** Pass as `cursor` to get the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+/**
+ * Canonical JSON of a value: object keys sorted, no whitespace, `undefined` members dropped.
+ * The same input gives the same bytes on every machine, which is what the chain hashes.
+ *
+ * @public
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new TypeError('canonical JSON cannot hold NaN or Infinity');
+    }
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) {
+    return `[${value
+      .map(v => (v === undefined ? 'null' : canonicalJson(v)))
+      .join(',')}]`;
+  }
+  const entries = Object.keys(value)
+    .filter(k => (value as Record<string, unknown>)[k] !== undefined)
+    .sort()
+    .map(
+      k =>
+        `${JSON.stringify(k)}:${canonicalJson(
+          (value as Record<string, unknown>)[k],
+        )}`,
+    );
+  return `{${entries.join(',')}}`;
+}
+
+/** The bytes a record's hash covers, after its predecessor's hash. @public */
+export function canonicalAuditRecord(fields: AuditRecordFields): string {
+  return canonicalJson({
+    seq: fields.seq,
+    time: fields.time,
+    actor: fields.actor,
+    action: fields.action,
+    target: fields.target,
+    outcome: fields.outcome,
+    requestId: fields.requestId,
+    details: fields.details,
+  });
+}
+
+const isoTime = z
+  .string()
+  .refine(v => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 time');
+
+/** Query string of `GET /audit/records`. @public */
+export const auditQuerySchema = z
+  .object({
+    entityRef: z.string().max(300).optional(),
+    actor: z.string().max(300).optional(),
+    action: z.string().max(100).optional(),
+    outcome: z.enum(AUDIT_OUTCOMES).optional(),
+    from: isoTime.optional(),
+    to: isoTime.optional(),
+    cursor: z.string().max(100).optional(),
+    limit: z.coerce
+      .number()
+      .int('must be a whole number')
+      .min(1)
+      .max(500)
+      .default(50),
+    order: z.enum(['asc', 'desc']).default('desc'),
+  })
+  .strict();
+
+/** Body of `POST /audit/events`, an event recorded by another system. @public */
+export const appendAuditEventSchema = z
+  .object({
+    action: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/,
+        'must be dotted lower-case words such as deployment.promote',
+      )
+      .max(100),
+    target: z.string().max(300),
+    outcome: z.enum(AUDIT_OUTCOMES).default('success'),
+    details: z.record(z.string(), z.any()).default({}),
+  })
+  .strict();
+
+/** Input of an appended external event. @public */
+export type AppendAuditEventRequest = z.input<typeof appendAuditEventSchema>;

@@ -1,0 +1,64 @@
+import { DEPLOYMENT_TARGETS, GEKKO_ANNOTATIONS } from './annotations';
+import { dnsLabel } from './validation';
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+// One matcher: name, operator (=, !=, =~, !~), double-quoted value.
+const matcher = String.raw`\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=|!=|=~|!~)\s*"(?:[^"\\]|\\.)*"\s*`;
+const selectorPattern = new RegExp(`^\\{${matcher}(,${matcher})*,?\\s*\\}$`);
+
+/**
+ * Checks the `gekko.io/*` annotations of a trading-service Component. Returns one message per bad
+ * annotation, naming it and saying what a good value looks like; empty when all are good.
+ *
+ * @public
+ */
+export function validateGekkoAnnotations(
+  annotations: Record<string, string> | undefined,
+): string[] {
+  const problems: string[] = [];
+  if (!annotations) return problems;
+  const a = GEKKO_ANNOTATIONS;
+  const pool = annotations[a.gpuPool];
+  if (pool !== undefined && !dnsLabel.safeParse(pool).success) {
+    problems.push(
+      `${a.gpuPool} "${pool}" is not a pool name: use lower-case letters, digits and dashes`,
+    );
+  }
+  const target = annotations[a.deploymentTarget];
+  if (
+    target !== undefined &&
+    !(DEPLOYMENT_TARGETS as readonly string[]).includes(target)
+  ) {
+    problems.push(
+      `${
+        a.deploymentTarget
+      } "${target}" must be one of ${DEPLOYMENT_TARGETS.join(', ')}`,
+    );
+  }
+  if (target === 'gpu-pool' && pool === undefined) {
+    problems.push(
+      `${a.deploymentTarget} is gpu-pool but ${a.gpuPool} does not name the pool`,
+    );
+  }
+  for (const key of [a.healthUrl, a.metricsUrl]) {
+    const value = annotations[key];
+    if (value !== undefined && !isHttpUrl(value)) {
+      problems.push(`${key} "${value}" must be an absolute http(s) URL`);
+    }
+  }
+  const selector = annotations[a.prometheusSelector];
+  if (selector !== undefined && !selectorPattern.test(selector)) {
+    problems.push(
+      `${a.prometheusSelector} "${selector}" must be a Prometheus label selector such as {job="trading-engine"}`,
+    );
+  }
+  return problems;
+}

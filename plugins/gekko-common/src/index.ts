@@ -1,0 +1,11 @@
+/**
+ * Shared contracts of the Gekko portal: annotations, permissions, API types and validation.
+ *
+ * @packageDocumentation
+ */
+export * from './annotations';
+export * from './audit';
+export * from './entityAnnotations';
+export * from './permissions';
+export * from './pools';
+export { parseInput } from './validation';

@@ -1,0 +1,26 @@
+import { createPermission } from '@backstage/plugin-permission-common';
+
+/** Create, change or delete GPU pools. @public */
+export const gekkoPoolManagePermission = createPermission({
+  name: 'gekko.pool.manage',
+  attributes: { action: 'update' },
+});
+
+/** Read the audit trail and verify its chain. @public */
+export const gekkoAuditReadPermission = createPermission({
+  name: 'gekko.audit.read',
+  attributes: { action: 'read' },
+});
+
+/** Append an event to the audit trail on behalf of another system (CI, a trading service). @public */
+export const gekkoAuditAppendPermission = createPermission({
+  name: 'gekko.audit.append',
+  attributes: { action: 'create' },
+});
+
+/** Every permission the Gekko portal defines. @public */
+export const gekkoPermissions = [
+  gekkoPoolManagePermission,
+  gekkoAuditReadPermission,
+  gekkoAuditAppendPermission,
+];

@@ -1,0 +1,13 @@
+import { createFrontendPlugin } from '@backstage/frontend-plugin-api';
+import { gekkoApi } from './apis';
+import { entityAuditContent, entityGpuPoolContent } from './entityContents';
+
+/**
+ * The Gekko portal's front end: the Audit and GPU pool entity tabs, and the client of its backend.
+ *
+ * @public
+ */
+export const gekkoPlugin = createFrontendPlugin({
+  pluginId: 'gekko',
+  extensions: [gekkoApi, entityAuditContent, entityGpuPoolContent],
+});

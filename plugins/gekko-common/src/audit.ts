@@ -129,6 +129,9 @@ export const auditQuerySchema = z
   })
   .strict();
 
+/** Filters of `GET /audit/records`, as a client sends them. @public */
+export type AuditRecordsQuery = z.input<typeof auditQuerySchema>;
+
 /** Body of `POST /audit/events`, an event recorded by another system. @public */
 export const appendAuditEventSchema = z
   .object({

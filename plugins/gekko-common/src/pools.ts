@@ -54,6 +54,7 @@ export const createGpuPoolSchema = gpuPoolSpecSchema
 
 /** Body of `PATCH /pools/:name`: any subset of the spec. @public */
 export const updateGpuPoolSchema = gpuPoolSpecSchema
+  .extend({ capacity: gpuPoolSpecSchema.shape.capacity.partial() })
   .partial()
   .strict()
   .refine(v => Object.keys(v).length > 0, {
@@ -81,6 +82,12 @@ export type CreateGpuPoolRequest = z.input<typeof createGpuPoolSchema>;
 
 /** Input of a pool update. @public */
 export type UpdateGpuPoolRequest = z.input<typeof updateGpuPoolSchema>;
+
+/** A validated pool creation. @public */
+export type GpuPoolCreation = z.output<typeof createGpuPoolSchema>;
+
+/** A validated pool change. @public */
+export type GpuPoolChange = z.output<typeof updateGpuPoolSchema>;
 
 /** The catalog entity ref of a pool. @public */
 export function gpuPoolEntityRef(name: string): string {

@@ -5,8 +5,9 @@ import {
   CreateGpuPoolRequest,
   GPU_POOL_EVENTS_TOPIC,
   GpuPool,
+  GpuPoolChange,
   GpuPoolChangedEvent,
-  UpdateGpuPoolRequest,
+  GpuPoolCreation,
   createGpuPoolSchema,
   gpuPoolEntityRef,
   parseInput,
@@ -16,8 +17,6 @@ import { Knex } from 'knex';
 import { AuditTrail } from '../audit/AuditTrail';
 import { Caller } from '../service/AccessGuard';
 import { GpuPoolStore } from './GpuPoolStore';
-
-type ParsedCreate = ReturnType<typeof createGpuPoolSchema.parse>;
 
 /**
  * GPU pools: every change commits together with its audit record, then is announced on the events
@@ -69,7 +68,7 @@ export class GpuPoolService {
 
   async createPool(
     caller: Caller,
-    spec: ParsedCreate,
+    spec: GpuPoolCreation,
     req?: Request,
   ): Promise<GpuPool> {
     return this.mutate(
@@ -89,7 +88,7 @@ export class GpuPoolService {
   async updatePool(
     caller: Caller,
     name: string,
-    patch: Exclude<UpdateGpuPoolRequest, undefined>,
+    patch: GpuPoolChange,
     req?: Request,
   ): Promise<GpuPool> {
     return this.mutate(
@@ -103,9 +102,9 @@ export class GpuPoolService {
           capacity: { ...before.capacity, ...patch.capacity },
           nodeSelector: patch.nodeSelector ?? before.nodeSelector,
           updatedAt: new Date().toISOString(),
-        } as GpuPool;
+        };
         await this.store.replacePool(trx, after);
-        const changed = Object.keys(patch);
+        const changed = Object.keys(patch).sort();
         return {
           pool: after,
           details: { changed, before: { ...before }, after: { ...after } },
@@ -128,7 +127,7 @@ export class GpuPoolService {
     );
   }
 
-  private newPool(spec: ParsedCreate, source: GpuPool['source']): GpuPool {
+  private newPool(spec: GpuPoolCreation, source: GpuPool['source']): GpuPool {
     const now = new Date().toISOString();
     return {
       name: spec.name,

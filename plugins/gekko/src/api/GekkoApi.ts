@@ -1,17 +1,12 @@
 import { createApiRef } from '@backstage/frontend-plugin-api';
 import type {
   AuditPage,
+  AuditRecordsQuery,
   AuditVerifyResult,
   GpuPool,
-  auditQuerySchema,
 } from '@gekko/plugin-gekko-common';
 
-/**
- * Query of `GET /audit/records`, typed from the backend's own schema so the two cannot drift apart.
- *
- * @public
- */
-export type AuditRecordsQuery = (typeof auditQuerySchema)['_input'];
+export type { AuditRecordsQuery };
 
 /**
  * The Gekko backend, as the portal's front end sees it.

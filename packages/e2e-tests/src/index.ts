@@ -1,0 +1,339 @@
+/*
+ * Helpers of the Gekko portal's end-to-end test: find a Chromium, build the front end, start the
+ * real backend on a free port with fresh SQLite files, and wait for pages and APIs.
+ */
+import { spawn, spawnSync, ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/** The root of the monorepo. */
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+
+/** The committed Yarn that every script of the repository uses. */
+export const yarnRelease = path.join(
+  repoRoot,
+  '.yarn',
+  'releases',
+  'yarn-4.13.0.cjs',
+);
+
+/** Writes a progress line right away (Jest buffers `console` output until a test file ends). */
+export function log(message: string): void {
+  process.stderr.write(`[e2e] ${message}\n`);
+}
+
+/** The Chromium (or Chrome) to drive: `GEKKO_CHROMIUM`, else the usual install paths. */
+export function findChromium(): string | undefined {
+  const candidates = [
+    process.env.GEKKO_CHROMIUM,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    '/usr/bin/google-chrome',
+    '/usr/bin/google-chrome-stable',
+    '/Applications/Chromium.app/Contents/MacOS/Chromium',
+    '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+  ];
+  return candidates.find(c => c && fs.existsSync(c));
+}
+
+/** Whether CI demands the end-to-end test (`CI` true and `GEKKO_REQUIRE_E2E=1`): then no skipping. */
+export function isE2ERequired(): boolean {
+  const ci = process.env.CI;
+  return (
+    Boolean(ci) && ci !== 'false' && ci !== '0' && process.env.GEKKO_REQUIRE_E2E === '1'
+  );
+}
+
+/**
+ * The portal's base app config. `GEKKO_E2E_APP_CONFIG` replaces it (an absolute path), for running
+ * against another configuration; the default is the repository's `app-config.yaml`.
+ */
+export function baseAppConfig(): string {
+  return process.env.GEKKO_E2E_APP_CONFIG
+    ? path.resolve(process.env.GEKKO_E2E_APP_CONFIG)
+    : path.join(repoRoot, 'app-config.yaml');
+}
+
+/** A TCP port nothing listens on right now. */
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+/** Thrown from a `waitFor` callback to give up at once. */
+export class StopWaiting extends Error {}
+
+/**
+ * Calls `fn` until it returns a value other than `undefined`, or throws once the time is up;
+ * errors count as "not yet", except `StopWaiting`.
+ */
+export async function waitFor<T>(
+  description: string,
+  fn: () => Promise<T | undefined>,
+  options: { timeoutMs: number; intervalMs?: number },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value !== undefined) return value;
+    } catch (error) {
+      if (error instanceof StopWaiting) throw error;
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Timed out after ${Math.round(
+          options.timeoutMs / 1000,
+        )} s waiting for ${description}${
+          lastError ? ` (last error: ${String(lastError)})` : ''
+        }`,
+      );
+    }
+    await sleep(options.intervalMs ?? 1000);
+  }
+}
+
+/** The last `lines` lines of a text file ('' when it does not exist). */
+export function tailOf(file: string, lines = 80): string {
+  if (!fs.existsSync(file)) return '';
+  return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+}
+
+/** The built front end that the backend's app plugin serves. */
+export const appIndexHtml = path.join(
+  repoRoot,
+  'packages',
+  'app',
+  'dist',
+  'index.html',
+);
+
+/** Builds the front end (`yarn workspace app build`) unless `packages/app/dist` already has it. */
+export function ensureAppBuilt(): void {
+  if (fs.existsSync(appIndexHtml)) {
+    log(`front end already built: ${path.relative(repoRoot, appIndexHtml)}`);
+    return;
+  }
+  log('building the front end (yarn workspace app build), a few minutes');
+  const args = [yarnRelease, 'workspace', 'app', 'build'];
+  if (process.env.GEKKO_E2E_APP_CONFIG) args.push('--config', baseAppConfig());
+  const result = spawnSync(process.execPath, args, {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      NODE_OPTIONS: '--max-old-space-size=4096',
+    },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.status !== 0 || !fs.existsSync(appIndexHtml)) {
+    const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`
+      .split('\n')
+      .slice(-60)
+      .join('\n');
+    throw new Error(
+      `The front-end build failed (exit ${result.status}${
+        result.error ? `, ${result.error}` : ''
+      }):\n${output}`,
+    );
+  }
+  log('front end built');
+}
+
+/** A running portal backend, serving the built front end on the same port. */
+export interface Portal {
+  baseUrl: string;
+  port: number;
+  /** Static external access token (subject `e2e-tests`) for calling the APIs. */
+  token: string;
+  tmpDir: string;
+  logFile: string;
+  /** The last lines of the backend's output. */
+  logTail(lines?: number): string;
+  /** `fetch` against the portal with the token. */
+  api(urlPath: string, init?: RequestInit): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+function overlayConfig(options: {
+  port: number;
+  token: string;
+  dataDir: string;
+}): string {
+  const baseUrl = `http://localhost:${options.port}`;
+  // JSON is YAML: no YAML writer needed.
+  return `${JSON.stringify(
+    {
+      app: { baseUrl },
+      backend: {
+        baseUrl,
+        listen: { port: options.port },
+        cors: { origin: baseUrl },
+        database: {
+          client: 'better-sqlite3',
+          connection: { directory: options.dataDir },
+        },
+        auth: {
+          externalAccess: [
+            {
+              type: 'static',
+              options: { token: options.token, subject: 'e2e-tests' },
+            },
+          ],
+        },
+      },
+      catalog: {
+        providers: {
+          gekkoGpuPools: {
+            schedule: {
+              frequency: { seconds: 30 },
+              timeout: { seconds: 20 },
+              initialDelay: { seconds: 1 },
+            },
+          },
+        },
+      },
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+function isAlive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/**
+ * Starts the real portal backend (`yarn workspace backend start`) on a free port, with fresh
+ * SQLite files in a temporary folder, and waits until it is ready.
+ */
+export async function startPortal(
+  options: { readinessTimeoutMs?: number } = {},
+): Promise<Portal> {
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-e2e-'));
+  const dataDir = path.join(tmpDir, 'data');
+  fs.mkdirSync(dataDir);
+  const port = await findFreePort();
+  const token = randomBytes(16).toString('hex');
+  const baseUrl = `http://localhost:${port}`;
+  const overlay = path.join(tmpDir, 'app-config.e2e.yaml');
+  fs.writeFileSync(overlay, overlayConfig({ port, token, dataDir }));
+  const logFile = path.join(tmpDir, 'backend.log');
+  const logFd = fs.openSync(logFile, 'a');
+
+  log(`starting the portal backend on ${baseUrl} (log: ${logFile})`);
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development' };
+  // Jest's own variables must not leak into the backend.
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('JEST_')) delete env[key];
+  }
+  const child = spawn(
+    process.execPath,
+    [
+      yarnRelease,
+      'workspace',
+      'backend',
+      'start',
+      '--config',
+      baseAppConfig(),
+      '--config',
+      overlay,
+    ],
+    {
+      cwd: repoRoot,
+      env,
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+    },
+  );
+  fs.closeSync(logFd);
+
+  const stop = async () => {
+    if (!child.pid || !isAlive(child)) return;
+    const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const done = await Promise.race([
+      exited.then(() => true),
+      sleep(15_000).then(() => false),
+    ]);
+    if (!done) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    // The yarn process may exit before its children: make sure the group is gone.
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+
+  const portal: Portal = {
+    baseUrl,
+    port,
+    token,
+    tmpDir,
+    logFile,
+    logTail: (lines = 80) => tailOf(logFile, lines),
+    api: (urlPath, init = {}) =>
+      fetch(`${baseUrl}${urlPath}`, {
+        ...init,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          ...(init.body ? { 'Content-Type': 'application/json' } : {}),
+          ...(init.headers as Record<string, string> | undefined),
+        },
+      }),
+    stop,
+  };
+
+  try {
+    await waitFor(
+      `${baseUrl}/.backstage/health/v1/readiness`,
+      async () => {
+        if (!isAlive(child)) {
+          throw new StopWaiting(
+            `the backend exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready`,
+          );
+        }
+        const res = await fetch(`${baseUrl}/.backstage/health/v1/readiness`);
+        return res.ok ? true : undefined;
+      },
+      { timeoutMs: options.readinessTimeoutMs ?? 180_000, intervalMs: 1000 },
+    );
+  } catch (error) {
+    await stop();
+    throw new Error(
+      `The portal backend did not become ready: ${
+        (error as Error).message
+      }\n--- backend output (${logFile}) ---\n${tailOf(logFile, 120)}`,
+    );
+  }
+  log(`portal ready at ${baseUrl}`);
+  return portal;
+}

@@ -3,7 +3,7 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-import { Entity } from '@backstage/catalog-model';
+import { AlphaEntity as Entity } from '@backstage/catalog-model/alpha';
 import catalogBackend from '@backstage/plugin-catalog-backend';
 import { eventsServiceFactory } from '@backstage/plugin-events-node';
 // The real gekko backend serves the pools, as in the portal.
@@ -173,7 +173,7 @@ describe('catalog module gekko, in a real catalog with the real gekko backend', 
       );
       return items.length ? items : undefined;
     }, 'processing errors');
-    const messages = errors.map(i => i.error.message).join('\n');
+    const messages = errors.map(i => i.error?.message).join('\n');
     expect(messages).toContain(
       'gekko.io/gpu-pool "Not A Pool" is not a pool name',
     );

@@ -12,7 +12,8 @@ import {
   AuditRecordFields,
   AuditVerifyResult,
   JsonValue,
-  canonicalAuditRecord,
+  canonicalAuditRecordWithDetails,
+  canonicalJson,
 } from '@gekko/plugin-gekko-common';
 import type { Request } from 'express';
 import { Knex } from 'knex';
@@ -25,7 +26,7 @@ const HEAD = 'gekko_audit_head';
 const INSERT_CHUNK = 80;
 /** Appends merged into one transaction at most (group commit). */
 const MAX_GROUP = 1000;
-const PAGE = 5000;
+const PAGE = 10_000;
 
 /** What a caller records; the trail adds seq, time and the hashes. */
 export interface AuditEntry {
@@ -217,7 +218,12 @@ export class AuditTrail {
           [key: string]: JsonValue;
         },
       };
-      const canonical = canonicalAuditRecord(fields);
+      // Details are stored as canonical JSON, so verify can rebuild the record without parsing them.
+      const canonicalDetails = canonicalJson(fields.details);
+      const canonical = canonicalAuditRecordWithDetails(
+        fields,
+        canonicalDetails,
+      );
       const hash = chainHash(prevHash, canonical);
       records.push({ ...fields, prevHash, hash });
       rows.push({
@@ -228,7 +234,7 @@ export class AuditTrail {
         target: fields.target,
         outcome: fields.outcome,
         request_id: fields.requestId,
-        details: JSON.stringify(fields.details),
+        details: canonicalDetails,
         canonical,
         prev_hash: prevHash,
         hash,
@@ -289,27 +295,23 @@ export class AuditTrail {
   async verify(): Promise<AuditVerifyResult> {
     const verifier = new ChainVerifier();
     for await (const row of this.rows()) {
-      let details: AuditRecord['details'];
-      try {
-        details = JSON.parse(row.details);
-      } catch {
-        verifier.breakAt(Number(row.seq), 'its details are not valid JSON');
-        break;
-      }
-      const ok = verifier.push({
-        fields: {
-          seq: Number(row.seq),
-          time: row.time,
-          actor: row.actor,
-          action: row.action,
-          target: row.target,
-          outcome: row.outcome as AuditOutcome,
-          requestId: row.request_id,
-          details,
-        },
+      const ok = verifier.pushCanonical({
+        seq: Number(row.seq),
+        canonical: canonicalAuditRecordWithDetails(
+          {
+            seq: Number(row.seq),
+            time: row.time,
+            actor: row.actor,
+            action: row.action,
+            target: row.target,
+            outcome: row.outcome as AuditOutcome,
+            requestId: row.request_id,
+          },
+          row.details,
+        ),
+        storedCanonical: row.canonical,
         prevHash: row.prev_hash,
         hash: row.hash,
-        storedCanonical: row.canonical,
       });
       if (!ok) break;
     }

@@ -33,12 +33,35 @@ export class ChainVerifier {
 
   /** Feeds the next record; returns false once the chain is broken (stop feeding). */
   push(link: ChainLink): boolean {
+    let canonical: string;
+    try {
+      canonical = canonicalAuditRecord(link.fields);
+    } catch (e) {
+      return this.fail(
+        link.fields.seq,
+        `its fields cannot be read: ${(e as Error).message}`,
+      );
+    }
+    return this.pushCanonical({
+      seq: link.fields.seq,
+      canonical,
+      storedCanonical: link.storedCanonical,
+      prevHash: link.prevHash,
+      hash: link.hash,
+    });
+  }
+
+  /** {@link ChainVerifier.push} for a record whose canonical JSON is already rebuilt. */
+  pushCanonical(link: {
+    seq: number;
+    canonical: string;
+    storedCanonical?: string;
+    prevHash: string;
+    hash: string;
+  }): boolean {
     if (this.broken) return false;
-    const seq = link.fields.seq;
-    const fail = (reason: string, at = seq) => {
-      this.broken = { seq: at, reason };
-      return false;
-    };
+    const { seq, canonical } = link;
+    const fail = (reason: string, at = seq) => this.fail(at, reason);
     if (seq !== this.expectedSeq) {
       return seq > this.expectedSeq
         ? fail(
@@ -46,12 +69,6 @@ export class ChainVerifier {
             this.expectedSeq,
           )
         : fail(`appears after record ${this.lastSeq}, out of order`);
-    }
-    let canonical: string;
-    try {
-      canonical = canonicalAuditRecord(link.fields);
-    } catch (e) {
-      return fail(`its fields cannot be read: ${(e as Error).message}`);
     }
     if (
       link.storedCanonical !== undefined &&
@@ -74,6 +91,11 @@ export class ChainVerifier {
     this.headHash = link.hash;
     this.expectedSeq = seq + 1;
     return true;
+  }
+
+  private fail(seq: number, reason: string): false {
+    this.broken = { seq, reason };
+    return false;
   }
 
   /** Marks the chain broken for a reason found outside the records (e.g. the head row). */

@@ -1,0 +1,194 @@
+/*
+ * Audit trail benchmark, run by `npm run bench`. Every figure is a ratio against a baseline measured
+ * in the same run on the same SQLite file database, because these machines are noisy.
+ */
+import { mockServices } from '@backstage/backend-test-utils';
+import knexFactory, { Knex } from 'knex';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AuditEntry, AuditTrail } from '../audit/AuditTrail';
+import { openGekkoDatabase } from '../database/migrations';
+
+const APPENDS = Number(process.env.GEKKO_BENCH_APPENDS ?? 20_000);
+const VERIFY_ROWS = Number(process.env.GEKKO_BENCH_VERIFY_ROWS ?? 100_000);
+const CONCURRENCY = 64;
+
+function entry(i: number): AuditEntry {
+  return {
+    actor: `user:default/trader-${i % 7}`,
+    action: 'pool.update',
+    target: `resource:default/pool-${i % 16}`,
+    outcome: 'success',
+    requestId: `bench-${i}`,
+    details: {
+      i,
+      changed: ['capacity'],
+      after: { devices: i % 8, memoryGiB: 80 },
+    },
+  };
+}
+
+async function openFileDb(dir: string, name: string): Promise<Knex> {
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: path.join(dir, `${name}.sqlite`) },
+    useNullAsDefault: true,
+  });
+  return openGekkoDatabase(mockServices.database({ knex }));
+}
+
+async function timed<T>(
+  fn: () => Promise<T>,
+): Promise<{ seconds: number; value: T }> {
+  const start = process.hrtime.bigint();
+  const value = await fn();
+  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, value };
+}
+
+async function inParallel(
+  count: number,
+  concurrency: number,
+  fn: (i: number) => Promise<unknown>,
+) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await fn(next++);
+    }),
+  );
+}
+
+/** The same rows the trail writes, inserted by plain knex: the baseline. */
+function plainRow(i: number) {
+  const e = entry(i);
+  return {
+    seq: i + 1,
+    time: new Date().toISOString(),
+    actor: e.actor,
+    action: e.action,
+    target: e.target,
+    outcome: e.outcome,
+    request_id: e.requestId,
+    details: JSON.stringify(e.details),
+    canonical: JSON.stringify(e),
+    prev_hash: '0'.repeat(64),
+    hash: '0'.repeat(64),
+  };
+}
+
+async function main() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-bench-'));
+  const logger = mockServices.rootLogger({ level: 'warn' });
+  const results: Record<string, unknown> = {
+    benchmark: 'audit-trail',
+    time: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    database:
+      'SQLite file (better-sqlite3) in WAL mode, as the gekko backend opens it',
+    appends: APPENDS,
+  };
+
+  // Baseline 1: plain knex inserts, one statement (and commit) per row, 64 callers.
+  const plainDb = await openFileDb(dir, 'plain');
+  const plain = await timed(() =>
+    inParallel(APPENDS, CONCURRENCY, i =>
+      plainDb('gekko_audit_records').insert(plainRow(i)),
+    ),
+  );
+  // Baseline 2: the same rows in one transaction, 80 per statement: the ceiling of this database.
+  const batchDb = await openFileDb(dir, 'batch');
+  const batch = await timed(() =>
+    batchDb.transaction(async trx => {
+      for (let i = 0; i < APPENDS; i += 80) {
+        const rows = Array.from({ length: Math.min(80, APPENDS - i) }, (_, k) =>
+          plainRow(i + k),
+        );
+        await trx('gekko_audit_records').insert(rows);
+      }
+    }),
+  );
+
+  // The audit trail: 64 concurrent callers (as under HTTP load), then one caller at a time.
+  const trailDb = await openFileDb(dir, 'trail');
+  const trail = new AuditTrail(trailDb, { logger });
+  const concurrent = await timed(() =>
+    inParallel(APPENDS, CONCURRENCY, i => trail.append(entry(i))),
+  );
+  const sequentialCount = Math.min(APPENDS, 5000);
+  const sequentialPlain = await timed(async () => {
+    for (let i = 0; i < sequentialCount; i++)
+      await plainDb('gekko_audit_records').insert(plainRow(APPENDS + i));
+  });
+  const sequential = await timed(async () => {
+    for (let i = 0; i < sequentialCount; i++) await trail.append(entry(i));
+  });
+
+  const rate = (n: number, s: number) => Math.round(n / s);
+  results.appendsPerSecond = {
+    concurrent64: {
+      auditTrail: rate(APPENDS, concurrent.seconds),
+      plainKnexInsertPerRow: rate(APPENDS, plain.seconds),
+      plainKnexBatchedTransaction: rate(APPENDS, batch.seconds),
+      ratioVsPlainPerRow: +(plain.seconds / concurrent.seconds).toFixed(2),
+      ratioVsBatchedCeiling: +(batch.seconds / concurrent.seconds).toFixed(3),
+    },
+    sequential: {
+      auditTrail: rate(sequentialCount, sequential.seconds),
+      plainKnexInsertPerRow: rate(sequentialCount, sequentialPlain.seconds),
+      ratioVsPlainPerRow: +(
+        sequentialPlain.seconds / sequential.seconds
+      ).toFixed(2),
+    },
+    goal: '>= 5000 appends/s on the SQLite file database',
+  };
+
+  // Verify over VERIFY_ROWS records, against reading the same rows without checking them.
+  const toAdd = VERIFY_ROWS - APPENDS - sequentialCount;
+  await inParallel(Math.max(0, toAdd), CONCURRENCY, i =>
+    trail.append(entry(i)),
+  );
+  const verify = await timed(() => trail.verify());
+  const read = await timed(async () => {
+    let n = 0;
+    for await (const _ of trail.records()) n++;
+    return n;
+  });
+  const verified = verify.value;
+  if (!verified.valid)
+    throw new Error(`chain broken in the benchmark: ${verified.reason}`);
+  results.verify = {
+    rows: verified.checked,
+    seconds: +verify.seconds.toFixed(3),
+    rowsPerSecond: rate(verified.checked, verify.seconds),
+    extrapolatedSecondsFor1M: +(
+      (verify.seconds * 1_000_000) /
+      verified.checked
+    ).toFixed(2),
+    baselineReadOnlySeconds: +read.seconds.toFixed(3),
+    ratioVsReadOnly: +(read.seconds / verify.seconds).toFixed(2),
+    goal: '1M rows in < 10 s',
+  };
+
+  await Promise.all([plainDb.destroy(), batchDb.destroy(), trailDb.destroy()]);
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  const outDir = path.resolve(__dirname, '../../../../.gekko/bench');
+  fs.mkdirSync(outDir, { recursive: true });
+  const outFile = path.join(
+    outDir,
+    `audit-${results.time as string}.json`.replace(/:/g, '-'),
+  );
+  fs.writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+  fs.copyFileSync(outFile, path.join(outDir, 'audit-latest.json'));
+  process.stdout.write(
+    `${JSON.stringify(results, null, 2)}\nwritten to ${outFile}\n`,
+  );
+}
+
+main().catch(error => {
+  process.stderr.write(`${error.stack ?? error}\n`);
+  process.exit(1);
+});

@@ -26,11 +26,9 @@ backend.add(
 backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
 backend.add(import('@gekko/plugin-catalog-backend-module-gekko'));
 
-// Permissions: see README "Permissions" for the policy.
+// Permissions, with the Gekko policy (README "Permissions").
 backend.add(import('@backstage/plugin-permission-backend'));
-backend.add(
-  import('@backstage/plugin-permission-backend-module-allow-all-policy'),
-);
+backend.add(import('@gekko/plugin-permission-backend-module-gekko-policy'));
 
 // Search over the catalog (in-memory Lunr index on the embedded default).
 backend.add(import('@backstage/plugin-search-backend'));

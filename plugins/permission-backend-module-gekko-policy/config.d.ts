@@ -1,0 +1,13 @@
+export interface Config {
+  gekko?: {
+    /** Who may do what in the Gekko portal (users; other backends are always allowed). */
+    permissions?: {
+      /** Groups or users allowed `gekko.pool.manage`. Default: `group:default/platform`. */
+      poolManagers?: string[];
+      /** Groups or users allowed `gekko.audit.read`. Default: every signed-in user. */
+      auditReaders?: string[];
+      /** Groups or users allowed `gekko.audit.append`. Default: `group:default/platform`. */
+      auditAppenders?: string[];
+    };
+  };
+}

@@ -295,6 +295,20 @@ async function test(env) {
     steps.push({ name, ok });
     log(`── ${name}: ${ok ? 'ok' : 'FAILED'}`);
   };
+  step(
+    'config check (embedded and PostgreSQL)',
+    () =>
+      yarn(env, ['backstage-cli', 'config:check', '--lax']) === 0 &&
+      yarn(env, [
+        'backstage-cli',
+        'config:check',
+        '--lax',
+        '--config',
+        'app-config.yaml',
+        '--config',
+        'app-config.postgres.yaml',
+      ]) === 0,
+  );
   step('type check (tsc)', () => yarn(env, ['tsc']) === 0);
   step('lint (backstage-cli repo lint)', () => yarn(env, ['lint']) === 0);
   step('format (prettier --check)', () => yarn(env, ['prettier:check']) === 0);

@@ -39,6 +39,9 @@ backend.add(import('@backstage/plugin-user-settings-backend'));
 backend.add(import('@backstage/plugin-notifications-backend'));
 backend.add(import('@backstage/plugin-signals-backend'));
 
+// Events: carries GPU pool changes to the catalog (across instances when there are several).
+backend.add(import('@backstage/plugin-events-backend'));
+
 // The Gekko control plane: GPU pools and the hash-chained audit trail.
 backend.add(import('@gekko/plugin-gekko-backend'));
 

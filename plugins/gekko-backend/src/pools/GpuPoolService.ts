@@ -53,7 +53,12 @@ export class GpuPoolService {
       if (await this.store.findPool(spec.name)) continue;
       await this.mutate(
         { actor: 'plugin:gekko', requestId: 'startup' },
-        { action: 'pool.seed', name: spec.name, change: 'created' },
+        {
+          action: 'pool.seed',
+          name: spec.name,
+          change: 'created',
+          quiet: true,
+        },
         async trx => {
           const pool = await this.store.insertPool(
             trx,
@@ -154,6 +159,8 @@ export class GpuPoolService {
       action: string;
       name: string;
       change: GpuPoolChangedEvent['change'];
+      /** Seeding at start-up: the catalog's first full refresh finds these pools anyway. */
+      quiet?: boolean;
     },
     change: (
       trx: Knex.Transaction,
@@ -188,17 +195,21 @@ export class GpuPoolService {
       throw error;
     }
     this.audit.forward(result.record, req);
-    const payload: GpuPoolChangedEvent = {
-      name: what.name,
-      change: what.change,
-    };
-    await this.events
-      .publish({ topic: GPU_POOL_EVENTS_TOPIC, eventPayload: payload })
-      .catch(e =>
-        this.logger.warn(
-          `Could not announce the change of pool ${what.name}: ${e}`,
-        ),
-      );
+    if (!what.quiet) {
+      // Not awaited: in-process subscribers (the catalog) run inside publish, and the caller
+      // should not wait for the catalog to read the pool back.
+      const payload: GpuPoolChangedEvent = {
+        name: what.name,
+        change: what.change,
+      };
+      this.events
+        .publish({ topic: GPU_POOL_EVENTS_TOPIC, eventPayload: payload })
+        .catch(e =>
+          this.logger.warn(
+            `Could not announce the change of pool ${what.name}: ${e}`,
+          ),
+        );
+    }
     return result.pool;
   }
 }

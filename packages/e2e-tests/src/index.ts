@@ -9,8 +9,25 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
+/**
+ * The root of the monorepo: the nearest folder, from the working directory up, that holds the
+ * committed Yarn (the tests run from the package or from the root).
+ */
+function findRepoRoot(): string {
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, '.yarn', 'releases', 'yarn-4.13.0.cjs'))) {
+      return dir;
+    }
+    if (path.dirname(dir) === dir) {
+      throw new Error(
+        `No Gekko portal checkout (.yarn/releases/yarn-4.13.0.cjs) above ${process.cwd()}`,
+      );
+    }
+  }
+}
+
 /** The root of the monorepo. */
-export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+export const repoRoot = findRepoRoot();
 
 /** The committed Yarn that every script of the repository uses. */
 export const yarnRelease = path.join(
@@ -43,7 +60,10 @@ export function findChromium(): string | undefined {
 export function isE2ERequired(): boolean {
   const ci = process.env.CI;
   return (
-    Boolean(ci) && ci !== 'false' && ci !== '0' && process.env.GEKKO_REQUIRE_E2E === '1'
+    Boolean(ci) &&
+    ci !== 'false' &&
+    ci !== '0' &&
+    process.env.GEKKO_REQUIRE_E2E === '1'
   );
 }
 
@@ -110,10 +130,23 @@ export async function waitFor<T>(
   }
 }
 
-/** The last `lines` lines of a text file ('' when it does not exist). */
+// eslint-disable-next-line no-control-regex
+const ANSI_ESCAPES = /\u001b\[[0-9;]*m/g;
+
+/**
+ * The last `lines` lines of a backend log ('' when it does not exist), without colour codes and
+ * without the health-check polling that would drown everything else.
+ */
 export function tailOf(file: string, lines = 80): string {
   if (!fs.existsSync(file)) return '';
-  return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  return fs
+    .readFileSync(file, 'utf8')
+    .replace(ANSI_ESCAPES, '')
+    .split('\n')
+    .filter(line => !line.includes('/.backstage/health/'))
+    .slice(-lines)
+    .map(line => (line.length > 500 ? `${line.slice(0, 500)}…` : line))
+    .join('\n');
 }
 
 /** The built front end that the backend's app plugin serves. */
@@ -170,7 +203,17 @@ export interface Portal {
   logTail(lines?: number): string;
   /** `fetch` against the portal with the token. */
   api(urlPath: string, init?: RequestInit): Promise<Response>;
+  /**
+   * Waits until the backend answers its readiness check (at once when it does). `backstage-cli
+   * package start` restarts the backend when a source file changes, so it may go away mid-test.
+   */
+  waitUntilReady(timeoutMs: number): Promise<void>;
+  /** How often the development server restarted the backend because a source file changed. */
+  restarts(): number;
+  /** Stops the backend and everything it started. */
   stop(): Promise<void>;
+  /** Deletes the temporary folder (config, SQLite files, log); kept when a test fails. */
+  removeFiles(): void;
 }
 
 function overlayConfig(options: {
@@ -203,10 +246,12 @@ function overlayConfig(options: {
       catalog: {
         providers: {
           gekkoGpuPools: {
+            // ISO strings, not `{ seconds: 30 }`: config files merge objects key by key, so that
+            // would add up with app-config.yaml's `{ minutes: 5 }` to 5 min 30 s.
             schedule: {
-              frequency: { seconds: 30 },
-              timeout: { seconds: 20 },
-              initialDelay: { seconds: 1 },
+              frequency: 'PT30S',
+              timeout: 'PT20S',
+              initialDelay: 'PT1S',
             },
           },
         },
@@ -240,7 +285,12 @@ export async function startPortal(
   const logFd = fs.openSync(logFile, 'a');
 
   log(`starting the portal backend on ${baseUrl} (log: ${logFile})`);
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'development',
+    FORCE_COLOR: '0',
+    NO_COLOR: '1',
+  };
   // Jest's own variables must not leak into the backend.
   for (const key of Object.keys(env)) {
     if (key.startsWith('JEST_')) delete env[key];
@@ -266,31 +316,24 @@ export async function startPortal(
   );
   fs.closeSync(logFd);
 
+  /** Sends `signal` to the backend's whole process group; false when the group is gone. */
+  const signalGroup = (signal: NodeJS.Signals | 0): boolean => {
+    if (!child.pid) return false;
+    try {
+      process.kill(-child.pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const stop = async () => {
-    if (!child.pid || !isAlive(child)) return;
-    const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      return;
+    // The group, not just yarn: backstage-cli and the backend's node run under it.
+    if (!signalGroup('SIGTERM')) return;
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+      await sleep(250);
+      if (!signalGroup(0)) return;
     }
-    const done = await Promise.race([
-      exited.then(() => true),
-      sleep(15_000).then(() => false),
-    ]);
-    if (!done) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    // The yarn process may exit before its children: make sure the group is gone.
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    signalGroup('SIGKILL');
   };
 
   const portal: Portal = {
@@ -300,32 +343,63 @@ export async function startPortal(
     tmpDir,
     logFile,
     logTail: (lines = 80) => tailOf(logFile, lines),
-    api: (urlPath, init = {}) =>
-      fetch(`${baseUrl}${urlPath}`, {
-        ...init,
-        headers: {
-          Authorization: `Bearer ${token}`,
-          ...(init.body ? { 'Content-Type': 'application/json' } : {}),
-          ...(init.headers as Record<string, string> | undefined),
-        },
-      }),
+    api: async (urlPath, init = {}) => {
+      const request = () =>
+        fetch(`${baseUrl}${urlPath}`, {
+          ...init,
+          headers: {
+            Authorization: `Bearer ${token}`,
+            ...(init.body ? { 'Content-Type': 'application/json' } : {}),
+            ...(init.headers as Record<string, string> | undefined),
+          },
+        });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await request();
+        } catch (error) {
+          // Refused: the request never arrived (the backend is restarting), so sending it again
+          // is safe even for a POST.
+          const code = ((error as Error).cause as { code?: string })?.code;
+          if (code !== 'ECONNREFUSED' || attempt >= 3) throw error;
+          log(`${urlPath}: connection refused, waiting for the backend`);
+          await portal.waitUntilReady(180_000);
+        }
+      }
+    },
     stop,
+    removeFiles: () => fs.rmSync(tmpDir, { recursive: true, force: true }),
+    restarts: () =>
+      (
+        fs
+          .readFileSync(logFile, 'utf8')
+          .match(/Change detected, restarting/g) ?? []
+      ).length,
+    waitUntilReady: timeoutMs =>
+      waitFor(
+        `${baseUrl}/.backstage/health/v1/readiness`,
+        async () => {
+          if (!isAlive(child)) {
+            throw new StopWaiting(
+              `the backend exited (code ${child.exitCode}, signal ${child.signalCode})`,
+            );
+          }
+          // In development the backend logs a failed start-up and keeps running: give up at once.
+          const failed = fs
+            .readFileSync(logFile, 'utf8')
+            .replace(ANSI_ESCAPES, '')
+            .match(/Backend startup failed[^\n]*(\n {2}[^\n]*)*/);
+          if (failed) {
+            throw new StopWaiting(`the backend failed to start: ${failed[0]}`);
+          }
+          const res = await fetch(`${baseUrl}/.backstage/health/v1/readiness`);
+          return res.ok ? true : undefined;
+        },
+        { timeoutMs, intervalMs: 1000 },
+      ).then(() => undefined),
   };
 
   try {
-    await waitFor(
-      `${baseUrl}/.backstage/health/v1/readiness`,
-      async () => {
-        if (!isAlive(child)) {
-          throw new StopWaiting(
-            `the backend exited (code ${child.exitCode}, signal ${child.signalCode}) before it was ready`,
-          );
-        }
-        const res = await fetch(`${baseUrl}/.backstage/health/v1/readiness`);
-        return res.ok ? true : undefined;
-      },
-      { timeoutMs: options.readinessTimeoutMs ?? 180_000, intervalMs: 1000 },
-    );
+    await portal.waitUntilReady(options.readinessTimeoutMs ?? 180_000);
   } catch (error) {
     await stop();
     throw new Error(

@@ -52,7 +52,7 @@ export class GekkoPoolEntityProvider implements EntityProvider {
   /** Replaces every pool entity with what the gekko backend has now. */
   async refresh(): Promise<void> {
     const connection = this.requireConnection();
-    const pools = await this.options.client.listPools();
+    const pools = await this.listPoolsWhenReady();
     await connection.applyMutation({
       type: 'full',
       entities: pools.map(pool => ({
@@ -61,6 +61,25 @@ export class GekkoPoolEntityProvider implements EntityProvider {
       })),
     });
     this.options.logger.info(`Refreshed ${pools.length} GPU pools`);
+  }
+
+  /**
+   * The first refresh can run while the gekko backend is still starting (503): it retries for a
+   * minute rather than leave the catalog without pools until the next scheduled run.
+   */
+  private async listPoolsWhenReady() {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.options.client.listPools();
+      } catch (error) {
+        const status = (error as { statusCode?: number }).statusCode;
+        if (status !== 503 || attempt >= 12) throw error;
+        this.options.logger.info(
+          'The gekko backend is still starting; retrying in 5 s',
+        );
+        await new Promise(resolve => setTimeout(resolve, 5000));
+      }
+    }
   }
 
   /** Adds, replaces or removes the one pool an event names. */

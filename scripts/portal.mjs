@@ -187,6 +187,10 @@ function newestMtime(dirs) {
   let newest = 0;
   const walk = dir => {
     if (!fs.existsSync(dir)) return;
+    if (!fs.statSync(dir).isDirectory()) {
+      newest = Math.max(newest, fs.statSync(dir).mtimeMs);
+      return;
+    }
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       if (['node_modules', 'dist', 'dist-types'].includes(entry.name)) continue;
       const full = path.join(dir, entry.name);
@@ -403,15 +407,11 @@ function start(env) {
 }
 
 function bench(env) {
-  fs.mkdirSync(path.join(stateDir, 'data'), { recursive: true });
-  process.exit(
-    yarn(env, [
-      'workspace',
-      '@gekko/plugin-gekko-backend',
-      'bench',
-      ...commandArgs,
-    ]),
-  );
+  const out = path.join(stateDir, 'bench');
+  fs.mkdirSync(out, { recursive: true });
+  const benchEnv = { ...env, GEKKO_BENCH_OUT: out };
+  const args = ['workspace', '@gekko/plugin-gekko-backend', 'bench'];
+  process.exit(yarn(benchEnv, [...args, ...commandArgs]));
 }
 
 async function main() {

@@ -72,7 +72,8 @@ interface PendingAppend {
   reject(error: unknown): void;
 }
 
-function rowToRecord(row: AuditRow): AuditRecord {
+/** A row's hashed fields but the details (kept as their stored canonical JSON). */
+function rowFields(row: AuditRow): Omit<AuditRecordFields, 'details'> {
   return {
     seq: Number(row.seq),
     time: row.time,
@@ -81,6 +82,12 @@ function rowToRecord(row: AuditRow): AuditRecord {
     target: row.target,
     outcome: row.outcome as AuditOutcome,
     requestId: row.request_id,
+  };
+}
+
+function rowToRecord(row: AuditRow): AuditRecord {
+  return {
+    ...rowFields(row),
     details: JSON.parse(row.details),
     prevHash: row.prev_hash,
     hash: row.hash,
@@ -297,18 +304,7 @@ export class AuditTrail {
     for await (const row of this.rows()) {
       const ok = verifier.pushCanonical({
         seq: Number(row.seq),
-        canonical: canonicalAuditRecordWithDetails(
-          {
-            seq: Number(row.seq),
-            time: row.time,
-            actor: row.actor,
-            action: row.action,
-            target: row.target,
-            outcome: row.outcome as AuditOutcome,
-            requestId: row.request_id,
-          },
-          row.details,
-        ),
+        canonical: canonicalAuditRecordWithDetails(rowFields(row), row.details),
         storedCanonical: row.canonical,
         prevHash: row.prev_hash,
         hash: row.hash,

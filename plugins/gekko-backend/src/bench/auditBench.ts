@@ -2,7 +2,7 @@
  * Audit trail benchmark, run by `npm run bench`. Every figure is a ratio against a baseline measured
  * in the same run on the same SQLite file database, because these machines are noisy.
  */
-import { mockServices } from '@backstage/backend-test-utils';
+import { LoggerService } from '@backstage/backend-plugin-api';
 import knexFactory, { Knex } from 'knex';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,7 +35,7 @@ async function openFileDb(dir: string, name: string): Promise<Knex> {
     connection: { filename: path.join(dir, `${name}.sqlite`) },
     useNullAsDefault: true,
   });
-  return openGekkoDatabase(mockServices.database({ knex }));
+  return openGekkoDatabase({ getClient: async () => knex });
 }
 
 async function timed<T>(
@@ -79,7 +79,13 @@ function plainRow(i: number) {
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-bench-'));
-  const logger = mockServices.rootLogger({ level: 'warn' });
+  const logger: LoggerService = {
+    error: (message, meta) => console.error(message, meta ?? ''),
+    warn: (message, meta) => console.warn(message, meta ?? ''),
+    info: () => {},
+    debug: () => {},
+    child: () => logger,
+  };
   const results: Record<string, unknown> = {
     benchmark: 'audit-trail',
     time: new Date().toISOString(),
@@ -175,7 +181,8 @@ async function main() {
   await Promise.all([plainDb.destroy(), batchDb.destroy(), trailDb.destroy()]);
   fs.rmSync(dir, { recursive: true, force: true });
 
-  const outDir = path.resolve(__dirname, '../../../../.gekko/bench');
+  // npm run bench sets the repository's .gekko/bench; run directly, results land in ./bench-results.
+  const outDir = path.resolve(process.env.GEKKO_BENCH_OUT ?? 'bench-results');
   fs.mkdirSync(outDir, { recursive: true });
   const outFile = path.join(
     outDir,

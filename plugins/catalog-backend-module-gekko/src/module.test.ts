@@ -159,13 +159,15 @@ describe('catalog module gekko, in a real catalog with the real gekko backend', 
       () => getEntity('component:default/broken-service'),
       'the valid service',
     );
+    // Written aside and renamed, so the catalog never reads a half-written file.
     fs.writeFileSync(
-      file,
+      `${file}.next`,
       catalogFile.replace(
         'name: broken-service\n  annotations:\n    gekko.io/deployment-target: kubernetes\n',
         `name: broken-service\n  annotations:${brokenAnnotations}`,
       ),
     );
+    fs.renameSync(`${file}.next`, file);
     const errors = await eventually(async () => {
       const e = await getEntity('component:default/broken-service');
       const items = (e?.status?.items ?? []).filter(

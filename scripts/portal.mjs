@@ -410,8 +410,19 @@ function bench(env) {
   const out = path.join(stateDir, 'bench');
   fs.mkdirSync(out, { recursive: true });
   const benchEnv = { ...env, GEKKO_BENCH_OUT: out };
-  const args = ['workspace', '@gekko/plugin-gekko-backend', 'bench'];
-  process.exit(yarn(benchEnv, [...args, ...commandArgs]));
+  let status = 0;
+  for (const workspace of ['@gekko/plugin-gekko-backend', '@gekko/worker']) {
+    log(`── benchmark of ${workspace}`);
+    const code = yarn(benchEnv, [
+      'workspace',
+      workspace,
+      'bench',
+      ...commandArgs,
+    ]);
+    if (code !== 0) status = code;
+  }
+  log(`results: ${path.relative(root, out)}/*-latest.json`);
+  process.exit(status);
 }
 
 async function main() {

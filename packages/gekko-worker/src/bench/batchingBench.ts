@@ -1,0 +1,126 @@
+/*
+ * Worker benchmark, run by `npm run bench`: the shipped N-HiTS model on this host's provider, every
+ * figure a ratio against raw onnxruntime measured in the same run.
+ */
+import * as ort from 'onnxruntime-node';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ModelHost } from '../runtime/ModelHost';
+
+const SECONDS = Number(process.env.GEKKO_BENCH_SECONDS ?? 3);
+const modelsDir = path.resolve(process.env.GEKKO_MODELS_DIR ?? '../../models');
+const modelPath = path.join(modelsDir, 'nhits-price', '1', 'model.onnx');
+const WINDOW = 120;
+
+function windows(rows: number): Float32Array {
+  const data = new Float32Array(rows * WINDOW);
+  for (let i = 0; i < data.length; i++) data[i] = 100 + Math.sin(i / 7);
+  return data;
+}
+
+async function forSeconds(fn: () => Promise<number>) {
+  const end = performance.now() + SECONDS * 1000;
+  const start = performance.now();
+  let units = 0;
+  while (performance.now() < end) units += await fn();
+  return units / ((performance.now() - start) / 1000);
+}
+
+/** Batch-1 requests from `concurrency` callers for SECONDS; requests/s and p99 ms. */
+async function closedLoop(concurrency: number, call: () => Promise<unknown>) {
+  const latencies: number[] = [];
+  const end = performance.now() + SECONDS * 1000;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        await call();
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return {
+    requestsPerSecond: Math.round(
+      latencies.length / ((performance.now() - start) / 1000),
+    ),
+    p99Ms: +latencies[Math.floor(latencies.length * 0.99)].toFixed(3),
+  };
+}
+
+async function main() {
+  const results: Record<string, unknown> = {
+    benchmark: 'worker',
+    time: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    model: 'nhits-price v1 (window 120, horizon 12)',
+    secondsPerMeasurement: SECONDS,
+  };
+
+  const raw = await ort.InferenceSession.create(modelPath, {
+    executionProviders: ['cpu'],
+  });
+  const batch64 = windows(64);
+  const rawRowsPerSecond = await forSeconds(async () => {
+    await raw.run({ window: new ort.Tensor('float32', batch64, [64, WINDOW]) });
+    return 64;
+  });
+
+  const host = new ModelHost({
+    defaultBatching: { maxBatchSize: 64, maxQueueDelayMs: 1 },
+  });
+  const loaded = await host.load({
+    name: 'nhits-price',
+    version: '1',
+    source: { path: modelPath },
+  });
+  results.provider = loaded.provider;
+  const hostRowsPerSecond = await forSeconds(async () => {
+    await host.run('nhits-price', '1', batch64, 64);
+    return 64;
+  });
+  results.batch64 = {
+    rawOnnxruntimeRowsPerSecond: Math.round(rawRowsPerSecond),
+    modelHostRowsPerSecond: Math.round(hostRowsPerSecond),
+    ratioVsRaw: +(hostRowsPerSecond / rawRowsPerSecond).toFixed(3),
+    note: 'library call in one process; the worker-thread gateway figure comes with the gateway',
+  };
+
+  const one = windows(1);
+  const unbatched = await closedLoop(64, () =>
+    host.run('nhits-price', '1', one, 1),
+  );
+  const batched = await closedLoop(64, () =>
+    host.infer('nhits-price', '1', one, 1),
+  );
+  results.batch1Concurrency64 = {
+    batchingOff: unbatched,
+    batchingOn: batched,
+    throughputRatio: +(
+      batched.requestsPerSecond / unbatched.requestsPerSecond
+    ).toFixed(2),
+    goal: 'batching on >= 3x batching off',
+  };
+  await host.close();
+
+  const outDir = path.resolve(process.env.GEKKO_BENCH_OUT ?? 'bench-results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const outFile = path.join(
+    outDir,
+    `worker-${results.time}.json`.replace(/:/g, '-'),
+  );
+  fs.writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
+  fs.copyFileSync(outFile, path.join(outDir, 'worker-latest.json'));
+  process.stdout.write(
+    `${JSON.stringify(results, null, 2)}\nwritten to ${outFile}\n`,
+  );
+}
+
+main().catch(error => {
+  process.stderr.write(`${error.stack ?? error}\n`);
+  process.exit(1);
+});

@@ -251,6 +251,16 @@ function findChromium() {
   return candidates.find(c => c && fs.existsSync(c));
 }
 
+function findPromtool() {
+  const candidates = [
+    process.env.GEKKO_PROMTOOL,
+    '/usr/bin/promtool',
+    '/usr/local/bin/promtool',
+    '/opt/homebrew/bin/promtool',
+  ];
+  return candidates.find(c => c && fs.existsSync(c));
+}
+
 async function serviceEnv(env) {
   const testEnv = { ...env, CI: 'true', BACKSTAGE_TEST_DISABLE_DOCKER: '1' };
   const pgUrl =
@@ -275,6 +285,37 @@ async function serviceEnv(env) {
       `SKIPPING the PostgreSQL variants: nothing answers at ${
         new URL(pgUrl).host
       } (set GEKKO_TEST_POSTGRES_URL)`,
+    );
+  }
+  const natsUrl = process.env.GEKKO_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+  if (
+    await reachable(
+      Number(new URL(natsUrl).port || 4222),
+      new URL(natsUrl).hostname,
+    )
+  ) {
+    testEnv.GEKKO_TEST_NATS_URL = natsUrl;
+    log(
+      `NATS answers at ${
+        new URL(natsUrl).host
+      }: the remote-worker transport tests run`,
+    );
+  } else {
+    missing.push('NATS');
+    log(
+      `SKIPPING the NATS transport tests: nothing answers at ${
+        new URL(natsUrl).host
+      } (set GEKKO_TEST_NATS_URL)`,
+    );
+  }
+  const promtool = findPromtool();
+  if (promtool) {
+    testEnv.GEKKO_PROMTOOL = promtool;
+    log(`promtool found at ${promtool}: the metrics exposition is checked`);
+  } else {
+    missing.push('promtool');
+    log(
+      'SKIPPING promtool check metrics: no promtool found (Debian: apt-get install prometheus)',
     );
   }
   const chromium = findChromium();

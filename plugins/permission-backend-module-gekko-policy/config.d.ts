@@ -8,6 +8,10 @@ export interface Config {
       auditReaders?: string[];
       /** Groups or users allowed `gekko.audit.append`. Default: `group:default/platform`. */
       auditAppenders?: string[];
+      /** Groups or users allowed `gekko.model.manage`. Default: `group:default/platform`. */
+      modelManagers?: string[];
+      /** Groups or users allowed `gekko.inference.invoke`. Default: every signed-in user. */
+      inferenceInvokers?: string[];
     };
   };
 }

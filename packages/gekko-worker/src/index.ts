@@ -12,3 +12,8 @@ export * from './telemetry/parseIoregAccelerator';
 export * from './telemetry/cpuTelemetry';
 export * from './telemetry/TelemetrySampler';
 export * from './testing/makeMlpModel';
+export * from './protocol/types';
+export * from './agent/WorkerAgent';
+export * from './transport/thread/ThreadWorkerConnection';
+export { runThreadWorker } from './transport/thread/threadMain';
+export type { ThreadWorkerData } from './transport/thread/threadMain';

@@ -9,3 +9,5 @@ export * from './entityAnnotations';
 export * from './permissions';
 export * from './pools';
 export { parseInput } from './validation';
+export * from './gpu';
+export * from './inference';

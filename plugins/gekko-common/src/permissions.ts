@@ -18,9 +18,23 @@ export const gekkoAuditAppendPermission = createPermission({
   attributes: { action: 'create' },
 });
 
+/** Run a model through the inference gateway. @public */
+export const gekkoInferenceInvokePermission = createPermission({
+  name: 'gekko.inference.invoke',
+  attributes: {},
+});
+
+/** Register, deploy, undeploy and split traffic between model versions. @public */
+export const gekkoModelManagePermission = createPermission({
+  name: 'gekko.model.manage',
+  attributes: { action: 'update' },
+});
+
 /** Every permission the Gekko portal defines. @public */
 export const gekkoPermissions = [
   gekkoPoolManagePermission,
   gekkoAuditReadPermission,
   gekkoAuditAppendPermission,
+  gekkoInferenceInvokePermission,
+  gekkoModelManagePermission,
 ];

@@ -12,6 +12,8 @@ import {
 import {
   gekkoAuditAppendPermission,
   gekkoAuditReadPermission,
+  gekkoInferenceInvokePermission,
+  gekkoModelManagePermission,
   gekkoPoolManagePermission,
 } from '@gekko/plugin-gekko-common';
 
@@ -20,6 +22,8 @@ export interface GekkoPermissionHolders {
   poolManagers: string[];
   auditReaders?: string[];
   auditAppenders: string[];
+  modelManagers: string[];
+  inferenceInvokers?: string[];
 }
 
 /** Reads `gekko.permissions` with its defaults. */
@@ -38,12 +42,18 @@ export function readGekkoPermissionHolders(
     auditAppenders: lower(
       config.getOptionalStringArray('gekko.permissions.auditAppenders'),
     ) ?? ['group:default/platform'],
+    modelManagers: lower(
+      config.getOptionalStringArray('gekko.permissions.modelManagers'),
+    ) ?? ['group:default/platform'],
+    inferenceInvokers: lower(
+      config.getOptionalStringArray('gekko.permissions.inferenceInvokers'),
+    ),
   };
 }
 
 /**
- * The portal's permission policy: GPU pools are managed by the platform team, the audit trail is
- * read by every signed-in user, and everything that is not Gekko's is allowed as Backstage's
+ * The portal's permission policy: GPU pools and model versions are managed by the platform team, the
+ * audit trail is read and models are invoked by every signed-in user, and everything that is not Gekko's is allowed as Backstage's
  * template does. Each holder list is configurable (`gekko.permissions`).
  */
 export class GekkoPermissionPolicy implements PermissionPolicy {
@@ -79,6 +89,10 @@ export class GekkoPermissionPolicy implements PermissionPolicy {
         return this.holders.auditReaders ?? 'every-user';
       case gekkoAuditAppendPermission.name:
         return this.holders.auditAppenders;
+      case gekkoModelManagePermission.name:
+        return this.holders.modelManagers;
+      case gekkoInferenceInvokePermission.name:
+        return this.holders.inferenceInvokers ?? 'every-user';
       default:
         return 'anyone';
     }

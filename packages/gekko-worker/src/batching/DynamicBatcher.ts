@@ -51,11 +51,22 @@ export class InputShapeError extends Error {
   }
 }
 
+/** A request's outputs with where its time went, as Triton reports queue and compute durations. */
+export interface TimedOutputs {
+  outputs: InferenceOutputs;
+  /** Time spent waiting in the batch queue. */
+  queueMs: number;
+  /** Time the merged batch took to run. */
+  computeMs: number;
+  /** Rows in the merged batch this request ran in. */
+  batchRows: number;
+}
+
 interface Pending {
   input: Float32Array;
   rows: number;
   enqueuedAt: number;
-  resolve: (outputs: InferenceOutputs) => void;
+  resolve: (outputs: TimedOutputs) => void;
   reject: (error: unknown) => void;
 }
 
@@ -97,6 +108,11 @@ export class DynamicBatcher {
 
   /** Queues `rows` rows of input and resolves with this request's share of the outputs. */
   submit(input: Float32Array, rows: number): Promise<InferenceOutputs> {
+    return this.submitTimed(input, rows).then(r => r.outputs);
+  }
+
+  /** Like {@link DynamicBatcher.submit}, with the request's queue and compute time. */
+  submitTimed(input: Float32Array, rows: number): Promise<TimedOutputs> {
     if (this.closed) {
       return Promise.reject(new Error('The model is being unloaded'));
     }
@@ -204,11 +220,17 @@ export class DynamicBatcher {
           offset += pending.input.length;
         }
       }
+      const started = performance.now();
       const outputs = await this.runner(input, rows);
       const done = performance.now();
       let row = 0;
       for (const pending of batch) {
-        pending.resolve(splitRows(outputs, rows, row, pending.rows));
+        pending.resolve({
+          outputs: splitRows(outputs, rows, row, pending.rows),
+          queueMs: started - pending.enqueuedAt,
+          computeMs: done - started,
+          batchRows: rows,
+        });
         row += pending.rows;
         const latencyMs = done - pending.enqueuedAt;
         this.window.record(latencyMs, pending.rows);

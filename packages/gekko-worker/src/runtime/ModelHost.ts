@@ -5,6 +5,7 @@ import {
   DynamicBatcher,
   DynamicBatchingConfig,
   InferenceOutputs,
+  TimedOutputs,
 } from '../batching/DynamicBatcher';
 import { LatencyWindow, WorkloadStats } from '../batching/LatencyWindow';
 
@@ -68,6 +69,11 @@ export interface ModelHostOptions {
   /** Backends compiled into the onnxruntime-node binary; defaults to `ort.listSupportedBackends()`. */
   supportedBackends?: string[];
   sessionFactory?: SessionFactory;
+  /**
+   * Threads onnxruntime may use inside one inference (intra-op). Leave unset for onnxruntime's
+   * default (all cores); set 1 when several workers share a host, so they do not fight for cores.
+   */
+  intraOpThreads?: number;
 }
 
 /** Thrown when a model version is not loaded; the API maps it to 404. */
@@ -153,12 +159,14 @@ export class ModelHost {
   private readonly arch: string;
   private readonly supportedBackends: Set<string>;
   private readonly createSession: SessionFactory;
+  private readonly intraOpThreads: number | undefined;
   private readonly window = new LatencyWindow();
   /** Providers whose libraries failed to load here; not tried again for later models. */
   private readonly unloadable = new Map<ExecutionProvider, string>();
 
   constructor(options: ModelHostOptions = {}) {
     this.preference = options.provider ?? 'auto';
+    this.intraOpThreads = options.intraOpThreads;
     this.defaultBatching = options.defaultBatching ?? DEFAULT_BATCHING;
     this.platform = options.platform ?? process.platform;
     this.arch = options.arch ?? process.arch;
@@ -244,6 +252,9 @@ export class ModelHost {
       try {
         session = await this.createSession(model, {
           executionProviders: candidate,
+          ...(this.intraOpThreads
+            ? { intraOpNumThreads: this.intraOpThreads, interOpNumThreads: 1 }
+            : {}),
         });
         providers = candidate;
         break;
@@ -342,6 +353,16 @@ export class ModelHost {
     rows: number,
   ): Promise<InferenceOutputs> {
     return this.entry(name, version).batcher.submit(input, rows);
+  }
+
+  /** Like {@link ModelHost.infer}, with the request's queue and compute time. */
+  async inferTimed(
+    name: string,
+    version: string,
+    input: Float32Array,
+    rows: number,
+  ): Promise<TimedOutputs> {
+    return this.entry(name, version).batcher.submitTimed(input, rows);
   }
 
   /** Queue depth, throughput and latency percentiles over all models, for the heartbeat. */

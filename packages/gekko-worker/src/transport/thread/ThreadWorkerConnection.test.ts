@@ -1,0 +1,165 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import {
+  HeartbeatMessage,
+  WorkerFailure,
+  WorkerLinkEvents,
+} from '../../protocol/types';
+import { ThreadWorkerConnection } from './ThreadWorkerConnection';
+
+const modelsDir = path.resolve(__dirname, '../../../../../models');
+const artifact = 'nhits-price/1/model.onnx';
+const bytes = fs.readFileSync(path.join(modelsDir, artifact));
+const ref = {
+  name: 'nhits-price',
+  version: '1',
+  relativePath: artifact,
+  absolutePath: path.join(modelsDir, artifact),
+  sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
+  sizeBytes: bytes.length,
+  batching: { maxBatchSize: 64, maxQueueDelayMs: 1 },
+};
+
+function recorder() {
+  const heartbeats: HeartbeatMessage[] = [];
+  const gone: string[] = [];
+  const events: WorkerLinkEvents = {
+    heartbeat: (_c, m) => heartbeats.push(m),
+    gone: (_id, reason) => gone.push(reason),
+  };
+  return { heartbeats, gone, events };
+}
+
+async function until(check: () => boolean, what: string, ms = 20_000) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 20));
+  }
+}
+
+function windowRows(rows: number): Float32Array {
+  const input = new Float32Array(rows * 120);
+  for (let i = 0; i < input.length; i++) {
+    input[i] = 100 + Math.sin(i / 7) + (i % 120) * 0.01;
+  }
+  return input;
+}
+
+describe('ThreadWorkerConnection', () => {
+  it('runs the shipped model in a worker thread with the same outputs as onnxruntime in process', async () => {
+    const { heartbeats, gone, events } = recorder();
+    const worker = ThreadWorkerConnection.start({
+      pool: 'cpu-dr',
+      events,
+      heartbeatIntervalMs: 100,
+    });
+    try {
+      await until(() => heartbeats.length >= 2, 'two heartbeats');
+      expect(heartbeats[0].worker).toMatchObject({
+        id: worker.identity.id,
+        pool: 'cpu-dr',
+        transport: 'thread',
+      });
+      expect(heartbeats[1].seq).toBe(heartbeats[0].seq + 1);
+      expect(heartbeats[0].heartbeat.acceleratorKind).toBe('cpu');
+
+      const loaded: any = await worker.command({ op: 'load', model: ref }, 20_000);
+      expect(loaded).toMatchObject({ provider: 'cpu', alreadyLoaded: false });
+      expect(
+        await worker.command({ op: 'load', model: ref }, 20_000),
+      ).toMatchObject({ alreadyLoaded: true });
+
+      const input = windowRows(3);
+      const reply = await worker.infer(
+        { name: 'nhits-price', version: '1', rows: 3, input },
+        10_000,
+      );
+      expect(reply.provider).toBe('cpu');
+      expect(reply.outputs.forecast.dims).toEqual([3, 12]);
+
+      const session = await ort.InferenceSession.create(bytes);
+      const direct = await session.run({
+        window: new ort.Tensor('float32', input, [3, 120]),
+      });
+      const expected = direct.forecast.data as Float32Array;
+      const got = reply.outputs.forecast.data;
+      for (let i = 0; i < expected.length; i++) {
+        expect(Math.abs(got[i] - expected[i])).toBeLessThan(1e-5);
+      }
+      await session.release();
+
+      await until(
+        () =>
+          heartbeats.at(-1)!.heartbeat.loadedModels.some(
+            m => m.name === 'nhits-price',
+          ),
+        'a heartbeat listing the model',
+      );
+    } finally {
+      await worker.close();
+    }
+    expect(worker.closed).toBe(true);
+    expect(gone).toHaveLength(1);
+  });
+
+  it('names the problem with bad input, and fails requests in flight when the thread dies', async () => {
+    const { heartbeats, gone, events } = recorder();
+    const worker = ThreadWorkerConnection.start({ pool: 'cpu-dr', events });
+    await until(() => heartbeats.length >= 1, 'a heartbeat');
+
+    await expect(
+      worker.infer(
+        { name: 'nhits-price', version: '1', rows: 1, input: windowRows(1) },
+        5_000,
+      ),
+    ).rejects.toMatchObject({ code: 'MODEL_NOT_LOADED' });
+
+    await worker.command({ op: 'load', model: ref }, 20_000);
+    await expect(
+      worker.infer(
+        { name: 'nhits-price', version: '1', rows: 2, input: windowRows(1) },
+        5_000,
+      ),
+    ).rejects.toMatchObject({ code: 'INPUT_SHAPE' });
+    await expect(
+      worker.infer(
+        { name: 'nhits-price', version: '1', rows: 65, input: windowRows(65) },
+        5_000,
+      ),
+    ).rejects.toMatchObject({ code: 'BATCH_TOO_LARGE' });
+    await expect(
+      worker.command(
+        { op: 'load', model: { ...ref, version: '2', sha256: '0'.repeat(64) } },
+        5_000,
+      ),
+    ).rejects.toMatchObject({ code: 'ARTIFACT_UNAVAILABLE' });
+
+    const inFlight = Array.from({ length: 20 }, () =>
+      worker.infer(
+        { name: 'nhits-price', version: '1', rows: 64, input: windowRows(64) },
+        10_000,
+      ),
+    );
+    await worker.kill();
+    const results = await Promise.allSettled(inFlight);
+    const lost = results.filter(
+      r =>
+        r.status === 'rejected' &&
+        (r.reason as WorkerFailure).code === 'WORKER_LOST',
+    );
+    // Every request either finished before the kill or was told the worker is lost: none hangs.
+    expect(
+      lost.length + results.filter(r => r.status === 'fulfilled').length,
+    ).toBe(20);
+    expect(gone).toHaveLength(1);
+    await expect(
+      worker.infer(
+        { name: 'nhits-price', version: '1', rows: 1, input: windowRows(1) },
+        5_000,
+      ),
+    ).rejects.toMatchObject({ code: 'WORKER_LOST' });
+  });
+});

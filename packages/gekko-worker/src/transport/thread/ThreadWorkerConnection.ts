@@ -1,0 +1,189 @@
+import os from 'node:os';
+import crypto from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import {
+  InferReply,
+  InferRequest,
+  WorkerCommand,
+  WorkerConnection,
+  WorkerErrorCode,
+  WorkerFailure,
+  WorkerIdentity,
+  WorkerLinkEvents,
+} from '../../protocol/types';
+import type { ThreadInbound, ThreadOutbound } from './messages';
+import type { ThreadWorkerData } from './threadMain';
+
+/** Options of {@link ThreadWorkerConnection.start}. */
+export interface ThreadWorkerOptions {
+  pool: string;
+  events: WorkerLinkEvents;
+  /** Defaults to a new unique id. */
+  id?: string;
+  heartbeatIntervalMs?: number;
+  /** onnxruntime intra-op threads per inference inside this thread; defaults to 1. */
+  intraOpThreads?: number;
+  modelsDir?: string;
+  /** Called once when the thread has ended, for whatever reason. */
+  onExit?: (code: number) => void;
+}
+
+/** Where the thread entry point lives (`thread.cjs` at the package root). */
+export function threadEntryPath(): string {
+  return require.resolve('@gekko/worker/thread.cjs');
+}
+
+interface Pending {
+  resolve: (value: any) => void;
+  reject: (error: WorkerFailure) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * The embedded transport: a worker running as a worker thread inside the backend process, reached
+ * with `postMessage`. Same {@link WorkerAgent} code as a remote worker.
+ */
+export class ThreadWorkerConnection implements WorkerConnection {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private exited = false;
+  private readonly exitPromise: Promise<number>;
+
+  private constructor(
+    readonly identity: WorkerIdentity,
+    private readonly worker: Worker,
+    options: ThreadWorkerOptions,
+  ) {
+    worker.on('message', (message: ThreadOutbound) => {
+      if (message.type === 'heartbeat') {
+        options.events.heartbeat(this, message.message);
+      } else if (message.type === 'reply') {
+        const pending = this.pending.get(message.id);
+        if (!pending) return;
+        this.pending.delete(message.id);
+        clearTimeout(pending.timer);
+        if (message.ok) pending.resolve(message.value);
+        else
+          pending.reject(
+            new WorkerFailure(
+              message.error.code as WorkerErrorCode,
+              message.error.message,
+            ),
+          );
+      }
+    });
+    let lastError: string | undefined;
+    worker.on('error', error => {
+      lastError = error.message;
+    });
+    this.exitPromise = new Promise(resolve => {
+      worker.on('exit', code => {
+        this.exited = true;
+        const reason = lastError
+          ? `thread crashed: ${lastError}`
+          : `thread exited with code ${code}`;
+        for (const [id, pending] of this.pending) {
+          clearTimeout(pending.timer);
+          pending.reject(
+            new WorkerFailure(
+              'WORKER_LOST',
+              `Worker ${identity.id} is gone (${reason})`,
+            ),
+          );
+          this.pending.delete(id);
+        }
+        options.events.gone(identity.id, reason);
+        options.onExit?.(code);
+        resolve(code);
+      });
+    });
+  }
+
+  /** Starts a worker thread; it registers itself with its first heartbeat. */
+  static start(options: ThreadWorkerOptions): ThreadWorkerConnection {
+    const identity: WorkerIdentity = {
+      id:
+        options.id ??
+        `${os.hostname()}:${process.pid}:t${crypto
+          .randomBytes(3)
+          .toString('hex')}`,
+      pool: options.pool,
+      transport: 'thread',
+      host: os.hostname(),
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    };
+    const workerData: ThreadWorkerData = {
+      identity,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
+      intraOpThreads: options.intraOpThreads ?? 1,
+      modelsDir: options.modelsDir,
+    };
+    const worker = new Worker(threadEntryPath(), {
+      workerData,
+      name: `gekko-worker ${identity.id}`,
+    });
+    return new ThreadWorkerConnection(identity, worker, options);
+  }
+
+  /** Whether the thread has ended. */
+  get closed(): boolean {
+    return this.exited;
+  }
+
+  command(command: WorkerCommand, timeoutMs: number): Promise<unknown> {
+    return this.send(
+      id => ({ type: 'command', id, command }),
+      timeoutMs,
+      command.op,
+    );
+  }
+
+  infer(request: InferRequest, timeoutMs: number): Promise<InferReply> {
+    return this.send(id => ({ type: 'infer', id, request }), timeoutMs, 'infer');
+  }
+
+  /** Asks the thread to finish its batches and stop; terminates it if it does not within `graceMs`. */
+  async close(graceMs = 2000): Promise<void> {
+    if (this.exited) return;
+    this.worker.postMessage({ type: 'shutdown' } satisfies ThreadInbound);
+    const timer = setTimeout(() => this.worker.terminate(), graceMs);
+    await this.exitPromise;
+    clearTimeout(timer);
+  }
+
+  /** Kills the thread at once, as a crash would (for tests and the failover benchmark). */
+  async kill(): Promise<void> {
+    await this.worker.terminate();
+    await this.exitPromise;
+  }
+
+  private send<T>(
+    build: (id: number) => ThreadInbound,
+    timeoutMs: number,
+    what: string,
+  ): Promise<T> {
+    if (this.exited) {
+      return Promise.reject(
+        new WorkerFailure(
+          'WORKER_LOST',
+          `Worker ${this.identity.id} has exited`,
+        ),
+      );
+    }
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(
+          new WorkerFailure(
+            'TIMEOUT',
+            `Worker ${this.identity.id} did not answer ${what} within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.worker.postMessage(build(id));
+    });
+  }
+}

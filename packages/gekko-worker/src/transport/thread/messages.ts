@@ -1,0 +1,28 @@
+import type {
+  HeartbeatMessage,
+  InferRequest,
+  WorkerCommand,
+} from '../../protocol/types';
+
+/** Parent → thread. */
+export type ThreadInbound =
+  | { type: 'infer'; id: number; request: InferRequest }
+  | { type: 'command'; id: number; command: WorkerCommand }
+  | { type: 'shutdown' };
+
+/** Thread → parent. */
+export type ThreadOutbound =
+  | { type: 'heartbeat'; message: HeartbeatMessage }
+  | {
+      type: 'reply';
+      id: number;
+      ok: true;
+      value: any;
+    }
+  | {
+      type: 'reply';
+      id: number;
+      ok: false;
+      error: { code: string; message: string };
+    }
+  | { type: 'bye' };

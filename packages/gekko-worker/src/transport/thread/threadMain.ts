@@ -1,0 +1,76 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { WorkerAgent, toFailure } from '../../agent/WorkerAgent';
+import { ModelHost } from '../../runtime/ModelHost';
+import type { InferReply, WorkerIdentity } from '../../protocol/types';
+import type { ThreadInbound, ThreadOutbound } from './messages';
+
+/** What the control plane passes to a worker thread. */
+export interface ThreadWorkerData {
+  identity: WorkerIdentity;
+  heartbeatIntervalMs: number;
+  intraOpThreads?: number;
+  modelsDir?: string;
+}
+
+/** Runs inside a worker thread: serves the parent's messages with a {@link WorkerAgent}. */
+export function runThreadWorker(): void {
+  const port = parentPort;
+  if (!port) {
+    throw new Error('runThreadWorker must run inside a worker thread');
+  }
+  const data = workerData as ThreadWorkerData;
+  const agent = new WorkerAgent({
+    identity: data.identity,
+    host: new ModelHost({ intraOpThreads: data.intraOpThreads }),
+    modelsDir: data.modelsDir,
+    trustAbsolutePaths: true,
+  });
+  const post = (message: ThreadOutbound, transfer?: ArrayBuffer[]) =>
+    port.postMessage(message, transfer);
+
+  const beat = () =>
+    agent.heartbeat().then(
+      message => post({ type: 'heartbeat', message }),
+      () => {},
+    );
+  beat();
+  const timer = setInterval(beat, data.heartbeatIntervalMs);
+
+  port.on('message', (message: ThreadInbound) => {
+    if (message.type === 'infer') {
+      agent.infer(message.request).then(
+        (reply: InferReply) =>
+          post(
+            { type: 'reply', id: message.id, ok: true, value: reply },
+            Object.values(reply.outputs).map(
+              t => t.data.buffer as ArrayBuffer,
+            ),
+          ),
+        error =>
+          post({
+            type: 'reply',
+            id: message.id,
+            ok: false,
+            error: toFailure(error).toJSON(),
+          }),
+      );
+    } else if (message.type === 'command') {
+      agent.command(message.command).then(
+        value => post({ type: 'reply', id: message.id, ok: true, value }),
+        error =>
+          post({
+            type: 'reply',
+            id: message.id,
+            ok: false,
+            error: toFailure(error).toJSON(),
+          }),
+      );
+    } else if (message.type === 'shutdown') {
+      clearInterval(timer);
+      agent.shutdown().finally(() => {
+        post({ type: 'bye' });
+        port.close();
+      });
+    }
+  });
+}

@@ -17,3 +17,4 @@ export * from './agent/WorkerAgent';
 export * from './transport/thread/ThreadWorkerConnection';
 export { runThreadWorker } from './transport/thread/threadMain';
 export type { ThreadWorkerData } from './transport/thread/threadMain';
+export * from './runtime/inspectOnnx';

@@ -143,8 +143,11 @@ export class ThreadWorkerConnection implements WorkerConnection {
     return this.send(id => ({ type: 'infer', id, request }), timeoutMs, 'infer');
   }
 
-  /** Asks the thread to finish its batches and stop; terminates it if it does not within `graceMs`. */
-  async close(graceMs = 2000): Promise<void> {
+  /**
+   * Asks the thread to finish its batches and stop; terminates it if it has not within `graceMs`
+   * (a last resort: onnxruntime-node aborts the process when a thread ends inside a native run).
+   */
+  async close(graceMs = 30_000): Promise<void> {
     if (this.exited) return;
     this.worker.postMessage({ type: 'shutdown' } satisfies ThreadInbound);
     const timer = setTimeout(() => this.worker.terminate(), graceMs);
@@ -152,9 +155,14 @@ export class ThreadWorkerConnection implements WorkerConnection {
     clearTimeout(timer);
   }
 
-  /** Kills the thread at once, as a crash would (for tests and the failover benchmark). */
-  async kill(): Promise<void> {
-    await this.worker.terminate();
+  /**
+   * Makes the thread die as an uncaught error would: it answers nothing more, so every request in
+   * flight fails with `WORKER_LOST` (for failover tests and benchmarks). `Worker.terminate()` is not
+   * used because onnxruntime-node aborts the whole process when a thread ends inside a native run.
+   */
+  async crash(): Promise<void> {
+    if (this.exited) return;
+    this.worker.postMessage({ type: 'crash' } satisfies ThreadInbound);
     await this.exitPromise;
   }
 

@@ -8,7 +8,8 @@ import type {
 export type ThreadInbound =
   | { type: 'infer'; id: number; request: InferRequest }
   | { type: 'command'; id: number; command: WorkerCommand }
-  | { type: 'shutdown' };
+  | { type: 'shutdown' }
+  | { type: 'crash' };
 
 /** Thread → parent. */
 export type ThreadOutbound =

@@ -25,8 +25,10 @@ export function runThreadWorker(): void {
     modelsDir: data.modelsDir,
     trustAbsolutePaths: true,
   });
-  const post = (message: ThreadOutbound, transfer?: ArrayBuffer[]) =>
-    port.postMessage(message, transfer);
+  let dying = false;
+  const post = (message: ThreadOutbound, transfer?: ArrayBuffer[]) => {
+    if (!dying) port.postMessage(message, transfer);
+  };
 
   const beat = () =>
     agent.heartbeat().then(
@@ -65,6 +67,12 @@ export function runThreadWorker(): void {
             error: toFailure(error).toJSON(),
           }),
       );
+    } else if (message.type === 'crash') {
+      // Die as an uncaught error would, answering nothing more. The thread waits for native
+      // onnxruntime runs to return first: ending a thread inside one aborts the whole process.
+      dying = true;
+      clearInterval(timer);
+      agent.shutdown().finally(() => process.exit(70));
     } else if (message.type === 'shutdown') {
       clearInterval(timer);
       agent.shutdown().finally(() => {

@@ -66,7 +66,10 @@ describe('ThreadWorkerConnection', () => {
       expect(heartbeats[1].seq).toBe(heartbeats[0].seq + 1);
       expect(heartbeats[0].heartbeat.acceleratorKind).toBe('cpu');
 
-      const loaded: any = await worker.command({ op: 'load', model: ref }, 20_000);
+      const loaded: any = await worker.command(
+        { op: 'load', model: ref },
+        20_000,
+      );
       expect(loaded).toMatchObject({ provider: 'cpu', alreadyLoaded: false });
       expect(
         await worker.command({ op: 'load', model: ref }, 20_000),
@@ -93,9 +96,9 @@ describe('ThreadWorkerConnection', () => {
 
       await until(
         () =>
-          heartbeats.at(-1)!.heartbeat.loadedModels.some(
-            m => m.name === 'nhits-price',
-          ),
+          heartbeats
+            .at(-1)!
+            .heartbeat.loadedModels.some(m => m.name === 'nhits-price'),
         'a heartbeat listing the model',
       );
     } finally {
@@ -137,12 +140,43 @@ describe('ThreadWorkerConnection', () => {
       ),
     ).rejects.toMatchObject({ code: 'ARTIFACT_UNAVAILABLE' });
 
-    const inFlight = Array.from({ length: 20 }, () =>
-      worker.infer(
-        { name: 'nhits-price', version: '1', rows: 64, input: windowRows(64) },
-        10_000,
-      ),
+    // A second version that holds requests in its batch queue for a while, so some are surely in
+    // flight when the thread dies.
+    await worker.command(
+      {
+        op: 'load',
+        model: {
+          ...ref,
+          version: 'slow',
+          batching: { maxBatchSize: 64, maxQueueDelayMs: 2000 },
+        },
+      },
+      20_000,
     );
+    const inFlight = [
+      ...Array.from({ length: 20 }, () =>
+        worker.infer(
+          {
+            name: 'nhits-price',
+            version: '1',
+            rows: 64,
+            input: windowRows(64),
+          },
+          10_000,
+        ),
+      ),
+      ...Array.from({ length: 10 }, () =>
+        worker.infer(
+          {
+            name: 'nhits-price',
+            version: 'slow',
+            rows: 1,
+            input: windowRows(1),
+          },
+          10_000,
+        ),
+      ),
+    ];
     await worker.crash();
     const results = await Promise.allSettled(inFlight);
     const lost = results.filter(
@@ -153,7 +187,7 @@ describe('ThreadWorkerConnection', () => {
     // Every request either finished before the kill or was told the worker is lost: none hangs.
     expect(
       lost.length + results.filter(r => r.status === 'fulfilled').length,
-    ).toBe(20);
+    ).toBe(30);
     expect(lost.length).toBeGreaterThan(0);
     expect(gone).toHaveLength(1);
     await expect(

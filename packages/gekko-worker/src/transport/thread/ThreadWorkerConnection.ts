@@ -140,7 +140,11 @@ export class ThreadWorkerConnection implements WorkerConnection {
   }
 
   infer(request: InferRequest, timeoutMs: number): Promise<InferReply> {
-    return this.send(id => ({ type: 'infer', id, request }), timeoutMs, 'infer');
+    return this.send(
+      id => ({ type: 'infer', id, request }),
+      timeoutMs,
+      'infer',
+    );
   }
 
   /**

@@ -44,9 +44,7 @@ export function runThreadWorker(): void {
         (reply: InferReply) =>
           post(
             { type: 'reply', id: message.id, ok: true, value: reply },
-            Object.values(reply.outputs).map(
-              t => t.data.buffer as ArrayBuffer,
-            ),
+            Object.values(reply.outputs).map(t => t.data.buffer as ArrayBuffer),
           ),
         error =>
           post({

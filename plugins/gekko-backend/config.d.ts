@@ -23,5 +23,62 @@ export interface Config {
       /** Kubernetes node labels that select the pool's nodes. */
       nodeSelector?: { [label: string]: string };
     }>;
+
+    /** The inference gateway and its model registry. */
+    inference?: {
+      /** Folder model artifacts are registered from (relative to the backend's working directory). Default `models`. */
+      modelsDir?: string;
+      /** Deadline of a predict request that sets none, in ms. Default 10000. */
+      defaultDeadlineMs?: number;
+      /** Workers as threads of the backend process (the embedded default transport). */
+      embedded?: {
+        /** Worker threads; 0 turns them off. Default 2. */
+        workers?: number;
+        /** The pool they serve. Default `cpu-dr`. */
+        pool?: string;
+        /** onnxruntime intra-op threads per worker thread. Default 1. */
+        intraOpThreads?: number;
+      };
+      /** Model versions registered (and deployed, unless weight is 0) on start when missing. */
+      models?: Array<{
+        name: string;
+        version: string;
+        /** Path of the ONNX file inside modelsDir. */
+        artifact: string;
+        description?: string;
+        pools: string[];
+        maxBatchSize?: number;
+        maxQueueDelayMs?: number;
+        /** Traffic weight once deployed; 0 registers without deploying. Default 100. */
+        weight?: number;
+      }>;
+    };
+
+    /** The GPU manager. */
+    gpu?: {
+      /** Interval workers heartbeat at; a worker that misses 3 is dropped. Default 1000 ms. */
+      heartbeatIntervalMs?: number;
+      /** How long per-minute utilization history is kept. Default 48 hours. */
+      historyRetentionHours?: number;
+      /** Chaos testing: `POST /gpu/workers/:id/crash` crashes an embedded worker (needs gekko.pool.manage). Default off. */
+      chaos?: { enabled?: boolean };
+    };
+
+    /**
+     * NATS, for remote workers (the scale-out transport). Without it only embedded workers serve.
+     */
+    nats?: {
+      /** One or more server URLs, e.g. `nats://nats.internal:4222`. */
+      servers: string | string[];
+      /** Subject prefix shared with the workers. Default `gekko`. */
+      subjectPrefix?: string;
+      /** @visibility secret */
+      token?: string;
+      user?: string;
+      /** @visibility secret */
+      password?: string;
+      /** Path of a NATS credentials (.creds) file. */
+      credsFile?: string;
+    };
   };
 }

@@ -39,7 +39,12 @@ async function startBackend(knex: Knex, permission?: AuthorizeResult.DENY) {
       gekkoPlugin,
       mockServices.database.factory({ knex }),
       mockServices.rootConfig.factory({
-        data: { gekko: { gpuPools: [seedPool] } },
+        data: {
+          gekko: {
+            gpuPools: [seedPool],
+            inference: { embedded: { workers: 0 } },
+          },
+        },
       }),
       mockServices.events.factory(),
       ...(permission

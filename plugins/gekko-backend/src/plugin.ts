@@ -4,15 +4,24 @@ import {
 } from '@backstage/backend-plugin-api';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { gekkoPermissions } from '@gekko/plugin-gekko-common';
+import path from 'node:path';
 import { AuditTrail } from './audit/AuditTrail';
 import { openGekkoDatabase } from './database/migrations';
+import { EmbeddedWorkers } from './gpu/EmbeddedWorkers';
+import { GpuManager } from './gpu/GpuManager';
+import { TelemetryHistory } from './gpu/TelemetryHistory';
+import { InferenceGateway } from './inference/InferenceGateway';
+import { ModelService } from './inference/ModelService';
+import { ModelStore } from './inference/ModelStore';
+import { InferenceMetrics } from './monitoring/InferenceMetrics';
 import { GpuPoolService } from './pools/GpuPoolService';
 import { GpuPoolStore } from './pools/GpuPoolStore';
 import { AccessGuard } from './service/AccessGuard';
 import { createRouter } from './service/createRouter';
 
 /**
- * The Gekko portal's control plane: GPU pools and the tamper-evident audit trail.
+ * The Gekko portal's control plane: GPU pools, the GPU manager and inference gateway, and the
+ * tamper-evident audit trail.
  *
  * @public
  */
@@ -29,6 +38,7 @@ export const gekkoPlugin = createBackendPlugin({
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
+        lifecycle: coreServices.lifecycle,
         events: eventsServiceRef,
       },
       async init(deps) {
@@ -38,9 +48,10 @@ export const gekkoPlugin = createBackendPlugin({
         const db = await openGekkoDatabase(deps.database);
         const audit = new AuditTrail(db, { logger, auditor: deps.auditor });
         const guard = new AccessGuard(deps.httpAuth, deps.permissions, audit);
+        const poolStore = new GpuPoolStore(db);
         const pools = new GpuPoolService(
           db,
-          new GpuPoolStore(db),
+          poolStore,
           audit,
           deps.events,
           logger,
@@ -49,7 +60,82 @@ export const gekkoPlugin = createBackendPlugin({
           (config.getOptional('gekko.gpuPools') as any[] | undefined) ?? [],
         );
 
-        httpRouter.use(createRouter({ logger, guard, audit, pools }));
+        const heartbeatIntervalMs =
+          config.getOptionalNumber('gekko.gpu.heartbeatIntervalMs') ?? 1000;
+        const manager = new GpuManager({ logger, heartbeatIntervalMs });
+        const history = new TelemetryHistory(db, {
+          logger,
+          retentionHours: config.getOptionalNumber(
+            'gekko.gpu.historyRetentionHours',
+          ),
+        });
+        manager.addListener({ heartbeat: worker => history.record(worker) });
+        const metrics = new InferenceMetrics(manager);
+
+        const modelsDir = path.resolve(
+          config.getOptionalString('gekko.inference.modelsDir') ?? 'models',
+        );
+        const models = new ModelService(
+          db,
+          new ModelStore(db),
+          poolStore,
+          audit,
+          manager,
+          { logger, modelsDir },
+        );
+        await models.refresh();
+        await models.seedFromConfig(
+          (config.getOptional('gekko.inference.models') as
+            | unknown[]
+            | undefined) ?? [],
+        );
+        const gateway = new InferenceGateway(models, manager, metrics, {
+          defaultDeadlineMs: config.getOptionalNumber(
+            'gekko.inference.defaultDeadlineMs',
+          ),
+        });
+
+        const stopSweeping = manager.start();
+        const stopHistory = history.start();
+        const embedded = new EmbeddedWorkers({
+          count:
+            config.getOptionalNumber('gekko.inference.embedded.workers') ?? 2,
+          pool:
+            config.getOptionalString('gekko.inference.embedded.pool') ??
+            'cpu-dr',
+          intraOpThreads: config.getOptionalNumber(
+            'gekko.inference.embedded.intraOpThreads',
+          ),
+          heartbeatIntervalMs,
+          modelsDir,
+          events: manager,
+          logger,
+        });
+        embedded.start();
+
+        deps.lifecycle.addShutdownHook(async () => {
+          await embedded.stop();
+          stopSweeping();
+          await stopHistory();
+          await manager.close();
+        });
+
+        httpRouter.use(
+          createRouter({
+            logger,
+            guard,
+            audit,
+            pools,
+            manager,
+            history,
+            metrics,
+            models,
+            gateway,
+            embedded,
+            chaos:
+              config.getOptionalBoolean('gekko.gpu.chaos.enabled') ?? false,
+          }),
+        );
       },
     });
   },

@@ -32,6 +32,8 @@ export interface ModelVersion {
   updatedAt: string;
   /** Where it is loaded right now (live, from the GPU manager). */
   placements: Array<WorkerModelPlacement & { workerId: string; pool: string }>;
+  /** After a deploy: workers that could not load it, and why. */
+  loadErrors?: Array<{ workerId: string; error: string }>;
 }
 
 /** `GET /inference/models`. @public */
@@ -106,7 +108,10 @@ export const MAX_PREDICT_VALUES = 1_048_576;
  */
 export const predictRequestSchema = z
   .object({
-    inputs: z.array(z.array(z.number())).min(1, 'must hold at least one row').optional(),
+    inputs: z
+      .array(z.array(z.number()))
+      .min(1, 'must hold at least one row')
+      .optional(),
     data: z.array(z.number()).optional(),
     shape: z.array(z.number().int().min(1)).min(1).max(8).optional(),
     version: version.optional(),
@@ -114,7 +119,8 @@ export const predictRequestSchema = z
   })
   .strict()
   .refine(b => (b.inputs === undefined) !== (b.data === undefined), {
-    message: 'give either inputs (rows) or data with shape, not both or neither',
+    message:
+      'give either inputs (rows) or data with shape, not both or neither',
     path: ['inputs'],
   })
   .refine(b => b.data === undefined || b.shape !== undefined, {

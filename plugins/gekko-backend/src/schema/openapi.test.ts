@@ -31,6 +31,11 @@ describe('openapi.yaml', () => {
       guard: {} as any,
       audit: {} as any,
       pools: {} as any,
+      manager: {} as any,
+      history: {} as any,
+      metrics: {} as any,
+      models: {} as any,
+      gateway: {} as any,
     });
     expect(routesOf((router as any).stack).sort()).toEqual(documented.sort());
   });

@@ -37,10 +37,17 @@ export function actorOf(credentials: BackstageCredentials): string {
  * with outcome `denied`.
  */
 export class AccessGuard {
+  /** ALLOW decisions of hot routes by `actor|permission`, until their expiry (epoch ms). */
+  private readonly allowed = new Map<string, number>();
+
   constructor(
     private readonly httpAuth: HttpAuthService,
     private readonly permissions: PermissionsService,
     private readonly audit: AuditTrail,
+    private readonly options: {
+      /** How long an ALLOW of a `cacheable` check is reused; defaults to 5 s, 0 turns it off. */
+      decisionCacheMs?: number;
+    } = {},
   ) {}
 
   /** The authenticated caller (a user or another service). */
@@ -62,13 +69,37 @@ export class AccessGuard {
   async authorize(
     req: Request,
     permission: BasicPermission,
-    attempt: { action: string; target?: string | null; what: string },
+    attempt: {
+      action: string;
+      target?: string | null;
+      what: string;
+      /**
+       * Reuse an ALLOW for the same caller and permission for a few seconds. For the inference hot
+       * path only, where asking the permission backend per request would cost more than the
+       * inference: a revoked grant then takes effect after at most `decisionCacheMs`. Denials are
+       * never cached, and each one is audited.
+       */
+      cacheable?: boolean;
+    },
   ): Promise<Caller> {
     const caller = await this.caller(req);
+    const ttl = this.options.decisionCacheMs ?? 5000;
+    const key = `${caller.actor}|${permission.name}`;
+    if (attempt.cacheable && ttl > 0) {
+      const until = this.allowed.get(key);
+      if (until !== undefined && until > Date.now()) return caller;
+    }
     const [decision] = await this.permissions.authorize([{ permission }], {
       credentials: caller.credentials,
     });
-    if (decision.result === AuthorizeResult.ALLOW) return caller;
+    if (decision.result === AuthorizeResult.ALLOW) {
+      if (attempt.cacheable && ttl > 0) {
+        if (this.allowed.size > 10_000) this.allowed.clear();
+        this.allowed.set(key, Date.now() + ttl);
+      }
+      return caller;
+    }
+    this.allowed.delete(key);
     await this.audit.append(
       {
         actor: caller.actor,

@@ -6,6 +6,14 @@ import { createAuditRouter } from '../audit/router';
 import { AuditTrail } from '../audit/AuditTrail';
 import { createPoolsRouter } from '../pools/router';
 import { GpuPoolService } from '../pools/GpuPoolService';
+import { EmbeddedWorkers } from '../gpu/EmbeddedWorkers';
+import { GpuManager } from '../gpu/GpuManager';
+import { createGpuRouter } from '../gpu/router';
+import { TelemetryHistory } from '../gpu/TelemetryHistory';
+import { InferenceGateway } from '../inference/InferenceGateway';
+import { ModelService } from '../inference/ModelService';
+import { createModelsRouter, createPredictRouter } from '../inference/router';
+import { InferenceMetrics } from '../monitoring/InferenceMetrics';
 import { AccessGuard } from './AccessGuard';
 import { assignRequestId, errorHandler, jsonBody } from './http';
 
@@ -15,12 +23,23 @@ export function createRouter(options: {
   guard: AccessGuard;
   audit: AuditTrail;
   pools: GpuPoolService;
+  manager: GpuManager;
+  history: TelemetryHistory;
+  metrics: InferenceMetrics;
+  models: ModelService;
+  gateway: InferenceGateway;
+  embedded?: EmbeddedWorkers;
+  chaos?: boolean;
 }): express.Router {
   const router = Router();
   router.use(assignRequestId);
+  // Before the shared JSON parser: predict takes larger bodies, and binary ones.
+  router.use(createPredictRouter(options));
   router.use(...jsonBody());
   router.use(createPoolsRouter(options));
   router.use(createAuditRouter(options));
+  router.use(createGpuRouter(options));
+  router.use(createModelsRouter(options));
   router.use((req, _res, next) =>
     next(
       new NotFoundError(`The gekko API has no route ${req.method} ${req.path}`),

@@ -1,0 +1,246 @@
+import {
+  ConflictError,
+  InputError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
+import type { PredictResponse } from '@gekko/plugin-gekko-common';
+import {
+  CALLER_ERROR_CODES,
+  InferReply,
+  WorkerFailure,
+  WireTensor,
+} from '@gekko/worker';
+import type { GpuManager, ManagedWorker } from '../gpu/GpuManager';
+import type { InferenceMetrics } from '../monitoring/InferenceMetrics';
+import type { ModelService } from './ModelService';
+import type { StoredModelVersion } from './ModelStore';
+
+/** An HTTP error with a status Backstage's error names do not cover (413, 504). */
+export class GatewayHttpError extends Error {
+  constructor(readonly statusCode: number, name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** One request to the gateway: `rows` rows of float32 features. */
+export interface GatewayRequest {
+  model: string;
+  /** A specific version; otherwise one is drawn by traffic weight. */
+  version?: string;
+  rows: number;
+  /** The shape of one row as the caller sent it, e.g. `[120]`. */
+  featureShape: number[];
+  input: Float32Array;
+  /** How long the caller waits in total, failovers included. */
+  deadlineMs?: number;
+}
+
+/** What the gateway answers: the outputs and who served them. */
+export interface GatewayResult {
+  model: string;
+  version: string;
+  worker: string;
+  pool: string;
+  provider: PredictResponse['provider'];
+  attempts: number;
+  outputs: Record<string, WireTensor>;
+  latencyMs: number;
+}
+
+/** Options of an {@link InferenceGateway}. */
+export interface InferenceGatewayOptions {
+  /** Deadline of a request that sets none; defaults to 10 s. */
+  defaultDeadlineMs?: number;
+}
+
+/**
+ * The inference gateway: validates a request against the model version's signature, has the GPU
+ * manager pick a worker, and sends it over the worker's transport. A worker that fails, dies or is
+ * too slow is excluded and the request is retried on another, within the caller's deadline.
+ */
+export class InferenceGateway {
+  private readonly defaultDeadlineMs: number;
+
+  constructor(
+    private readonly models: ModelService,
+    private readonly manager: GpuManager,
+    private readonly metrics: InferenceMetrics | undefined,
+    options: InferenceGatewayOptions = {},
+  ) {
+    this.defaultDeadlineMs = options.defaultDeadlineMs ?? 10_000;
+  }
+
+  async predict(request: GatewayRequest): Promise<GatewayResult> {
+    const started = performance.now();
+    const deadline =
+      Date.now() + (request.deadlineMs ?? this.defaultDeadlineMs);
+    const candidates = this.versionsFor(request);
+    this.validate(request, candidates[0]);
+
+    const tried = new Set<string>();
+    let attempts = 0;
+    let lastFailure: WorkerFailure | undefined;
+    for (const model of candidates) {
+      for (;;) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) {
+          this.metrics?.failure(model, 'deadline');
+          throw new GatewayHttpError(
+            504,
+            'GatewayTimeoutError',
+            `No answer for ${model.name}@${model.version} within the ${
+              request.deadlineMs ?? this.defaultDeadlineMs
+            } ms deadline after ${attempts} attempt(s)${
+              lastFailure ? `; last failure: ${lastFailure.message}` : ''
+            }`,
+          );
+        }
+        const worker = this.manager.pick(
+          model.name,
+          model.version,
+          model.pools,
+          tried,
+        );
+        if (!worker) break;
+        tried.add(worker.id);
+        attempts += 1;
+        // A slow worker must leave time for another: an attempt gets at most half of what is left,
+        // unless that is very little.
+        const attemptMs = Math.min(remaining, Math.max(250, remaining / 2));
+        try {
+          const reply = await this.send(
+            worker,
+            model,
+            request,
+            deadline,
+            attemptMs,
+          );
+          const latencyMs = performance.now() - started;
+          this.metrics?.success(model, worker, request.rows, reply, latencyMs);
+          return {
+            model: model.name,
+            version: model.version,
+            worker: worker.id,
+            pool: worker.pool,
+            provider: reply.provider,
+            attempts,
+            outputs: reply.outputs,
+            latencyMs,
+          };
+        } catch (error) {
+          const failure =
+            error instanceof WorkerFailure
+              ? error
+              : new WorkerFailure('INTERNAL', String(error));
+          if (CALLER_ERROR_CODES.has(failure.code as any)) {
+            this.metrics?.failure(model, 'bad_input');
+            throw failure.code === 'BATCH_TOO_LARGE'
+              ? new GatewayHttpError(
+                  413,
+                  'PayloadTooLargeError',
+                  failure.message,
+                )
+              : new InputError(failure.message);
+          }
+          this.metrics?.retry(model, worker, failure.code);
+          lastFailure = failure;
+        }
+      }
+    }
+    const pools = [...new Set(candidates.flatMap(c => c.pools))];
+    this.metrics?.failure(candidates[0], 'unavailable');
+    throw new ServiceUnavailableError(
+      lastFailure
+        ? `Every worker that serves ${request.model} failed this request (${attempts} attempt(s)); last failure: ${lastFailure.message}`
+        : `No ready worker in pool(s) ${pools.join(', ')} has ${
+            request.model
+          }@${candidates
+            .map(c => c.version)
+            .join(
+              '/',
+            )} loaded. Start a worker for the pool (gekko-worker --pool ${
+            pools[0]
+          }) or check GET /gpu/workers`,
+    );
+  }
+
+  /** The versions to try: the requested one, or the deployed ones in traffic order. */
+  private versionsFor(request: GatewayRequest): StoredModelVersion[] {
+    const versions = this.models.versionsOf(request.model);
+    if (request.version) {
+      const model = versions.find(v => v.version === request.version);
+      if (!model) {
+        throw new InputError(
+          `version: model ${request.model} has no version ${
+            request.version
+          }; it has ${versions.map(v => v.version).join(', ')}`,
+        );
+      }
+      if (model.state !== 'deployed') {
+        throw new ConflictError(
+          `Model ${request.model} version ${request.version} is registered but not deployed; deploy it first`,
+        );
+      }
+      return [model];
+    }
+    const order = this.models.routeOrder(request.model);
+    if (order.length === 0) {
+      throw new ConflictError(
+        `Model ${request.model} has no deployed version with traffic; deploy a version first`,
+      );
+    }
+    return order;
+  }
+
+  private validate(request: GatewayRequest, model: StoredModelVersion) {
+    const expected = model.inputs[0].shape.slice(1);
+    const got = request.featureShape;
+    if (
+      expected.length !== got.length ||
+      expected.some((d, i) => d !== got[i])
+    ) {
+      throw new InputError(
+        `inputs: ${model.name}@${
+          model.version
+        } expects shape [rows, ${expected.join(', ')}], got [${
+          request.rows
+        }, ${got.join(', ')}]`,
+      );
+    }
+    if (request.rows > model.maxBatchSize) {
+      throw new GatewayHttpError(
+        413,
+        'PayloadTooLargeError',
+        `inputs: ${request.rows} rows is more than ${model.name}@${model.version} takes in one request (maxBatchSize ${model.maxBatchSize}); split it into smaller requests`,
+      );
+    }
+  }
+
+  private async send(
+    worker: ManagedWorker,
+    model: StoredModelVersion,
+    request: GatewayRequest,
+    deadline: number,
+    timeoutMs: number,
+  ): Promise<InferReply> {
+    worker.outstanding += 1;
+    try {
+      return await Promise.race([
+        worker.connection.infer(
+          {
+            name: model.name,
+            version: model.version,
+            rows: request.rows,
+            input: request.input,
+            deadline,
+          },
+          timeoutMs,
+        ),
+        worker.lost,
+      ]);
+    } finally {
+      worker.outstanding -= 1;
+    }
+  }
+}

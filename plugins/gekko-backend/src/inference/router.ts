@@ -1,0 +1,376 @@
+import { InputError } from '@backstage/errors';
+import {
+  deployModelVersionSchema,
+  gekkoInferenceInvokePermission,
+  gekkoModelManagePermission,
+  gpuPoolEntityRef,
+  MAX_PREDICT_VALUES,
+  modelTrafficSchema,
+  parseInput,
+  predictRequestSchema,
+  PredictResponse,
+  registerModelVersionSchema,
+} from '@gekko/plugin-gekko-common';
+import express, { ErrorRequestHandler, RequestHandler } from 'express';
+import Router from 'express-promise-router';
+import { z } from 'zod';
+import { AccessGuard } from '../service/AccessGuard';
+import {
+  GatewayHttpError,
+  GatewayResult,
+  InferenceGateway,
+} from './InferenceGateway';
+import { ModelService } from './ModelService';
+
+/** Largest predict body, JSON or binary. */
+export const PREDICT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+
+const modelName = z
+  .string()
+  .max(63, 'must be at most 63 characters')
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    'must be a model name: lower-case letters, digits and dashes',
+  );
+const versionName = z
+  .string()
+  .max(64, 'must be at most 64 characters')
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'must be letters, digits, dots, dashes or underscores',
+  );
+const nameParams = z.object({ name: modelName });
+const versionParams = z.object({ name: modelName, version: versionName });
+const listQuery = z.object({ pool: modelName.optional() }).strict();
+
+const shapeHeader = /^\s*\d+(\s*[,x]\s*\d+)+\s*$/;
+
+/** Parses the predict body (JSON or binary float32) into rows of float32 features. */
+function readPredictBody(req: express.Request): {
+  rows: number;
+  featureShape: number[];
+  input: Float32Array;
+  version?: string;
+  deadlineMs?: number;
+} {
+  if (req.is('application/octet-stream')) {
+    const header = req.header('x-gekko-shape');
+    if (!header || !shapeHeader.test(header)) {
+      throw new InputError(
+        'x-gekko-shape: required with a binary body, as rows,features (e.g. 64,120)',
+      );
+    }
+    const shape = header.split(/[,x]/).map(d => Number(d.trim()));
+    if (shape.some(d => d < 1 || !Number.isSafeInteger(d))) {
+      throw new InputError(
+        `x-gekko-shape: every dimension must be a positive integer, got ${header}`,
+      );
+    }
+    const values = shape.reduce((a, b) => a * b, 1);
+    const body = req.body as Buffer;
+    if (!Buffer.isBuffer(body) || body.length !== values * 4) {
+      throw new InputError(
+        `body: shape ${shape.join('x')} needs ${
+          values * 4
+        } bytes of little-endian float32, got ${
+          Buffer.isBuffer(body) ? body.length : 0
+        }`,
+      );
+    }
+    const input = new Float32Array(values);
+    new Uint8Array(input.buffer).set(body);
+    const deadline = req.header('x-gekko-deadline-ms');
+    const version = req.header('x-gekko-version');
+    const extras = parseInput(
+      z
+        .object({
+          version: versionName.optional(),
+          deadlineMs: z.coerce.number().int().min(1).max(60_000).optional(),
+        })
+        .strict(),
+      {
+        ...(version !== undefined ? { version } : {}),
+        ...(deadline !== undefined ? { deadlineMs: deadline } : {}),
+      },
+      'predict headers',
+    );
+    return { rows: shape[0], featureShape: shape.slice(1), input, ...extras };
+  }
+
+  const body = parseInput(predictRequestSchema, req.body, 'predict request');
+  if (body.inputs) {
+    const width = body.inputs[0].length;
+    const ragged = body.inputs.findIndex(row => row.length !== width);
+    if (ragged >= 0) {
+      throw new InputError(
+        `inputs.${ragged}: has ${body.inputs[ragged].length} values, but row 0 has ${width}; every row needs the same number`,
+      );
+    }
+    if (width === 0) {
+      throw new InputError('inputs.0: a row needs at least one value');
+    }
+    if (body.inputs.length * width > MAX_PREDICT_VALUES) {
+      throw new GatewayHttpError(
+        413,
+        'PayloadTooLargeError',
+        `inputs: ${
+          body.inputs.length * width
+        } values is more than ${MAX_PREDICT_VALUES} in one request`,
+      );
+    }
+    const input = new Float32Array(body.inputs.length * width);
+    body.inputs.forEach((row, i) => input.set(row, i * width));
+    return {
+      rows: body.inputs.length,
+      featureShape: [width],
+      input,
+      version: body.version,
+      deadlineMs: body.deadlineMs,
+    };
+  }
+  const shape = body.shape!;
+  const values = shape.reduce((a, b) => a * b, 1);
+  if (body.data!.length !== values) {
+    throw new InputError(
+      `data: shape [${shape.join(', ')}] needs ${values} values, got ${
+        body.data!.length
+      }`,
+    );
+  }
+  if (shape.length < 2) {
+    throw new InputError(
+      `shape: must be [rows, features…], got [${shape.join(', ')}]`,
+    );
+  }
+  return {
+    rows: shape[0],
+    featureShape: shape.slice(1),
+    input: Float32Array.from(body.data!),
+    version: body.version,
+    deadlineMs: body.deadlineMs,
+  };
+}
+
+function toResponse(result: GatewayResult): PredictResponse {
+  const outputs: PredictResponse['outputs'] = {};
+  for (const [name, tensor] of Object.entries(result.outputs)) {
+    outputs[name] = { shape: tensor.dims, data: Array.from(tensor.data) };
+  }
+  return {
+    model: result.model,
+    version: result.version,
+    worker: result.worker,
+    pool: result.pool,
+    provider: result.provider,
+    attempts: result.attempts,
+    outputs,
+    latencyMs: Math.round(result.latencyMs * 1000) / 1000,
+  };
+}
+
+/** Body parsers of the predict route: JSON or binary float32, up to 16 MiB, with errors that say what to send. */
+function predictBody(): RequestHandler[] {
+  const json = express.json({ limit: PREDICT_BODY_LIMIT_BYTES, strict: true });
+  const raw = express.raw({
+    limit: PREDICT_BODY_LIMIT_BYTES,
+    type: 'application/octet-stream',
+  });
+  const requireType: RequestHandler = (req, _res, next) => {
+    if (req.is('application/json') || req.is('application/octet-stream')) {
+      next();
+      return;
+    }
+    next(
+      new GatewayHttpError(
+        415,
+        'UnsupportedMediaTypeError',
+        `Send the inputs as application/json, or as application/octet-stream float32 with an x-gekko-shape header (got ${
+          req.header('content-type') ?? 'no Content-Type'
+        })`,
+      ),
+    );
+  };
+  const explain: ErrorRequestHandler = (error, _req, _res, next) => {
+    if (error?.type === 'entity.too.large') {
+      next(
+        new GatewayHttpError(
+          413,
+          'PayloadTooLargeError',
+          `The request body is larger than the ${
+            PREDICT_BODY_LIMIT_BYTES / 1024 / 1024
+          } MiB limit; split the batch`,
+        ),
+      );
+    } else if (error?.type === 'entity.parse.failed') {
+      next(
+        new InputError(
+          `Malformed JSON body: ${error.message}. Send one JSON object`,
+        ),
+      );
+    } else if (typeof error?.type === 'string' && error.status < 500) {
+      next(new InputError(`Unreadable request body: ${error.message}`));
+    } else {
+      next(error);
+    }
+  };
+  return [requireType, json, raw, explain as unknown as RequestHandler];
+}
+
+/**
+ * The predict route, mounted before the shared JSON parser because it takes larger and binary bodies.
+ */
+export function createPredictRouter(options: {
+  guard: AccessGuard;
+  gateway: InferenceGateway;
+}): express.Router {
+  const { guard, gateway } = options;
+  const router = Router();
+
+  router.post(
+    '/inference/models/:name/predict',
+    async (req, _res, next) => {
+      // Authenticate and authorize before reading a body of up to 16 MiB.
+      await guard.authorize(req, gekkoInferenceInvokePermission, {
+        action: 'inference.invoke',
+        target: null,
+        what: 'run models through the inference gateway',
+        cacheable: true,
+      });
+      next();
+    },
+    ...predictBody(),
+    async (req, res) => {
+      const { name } = parseInput(nameParams, req.params, 'model');
+      const body = readPredictBody(req);
+      const result = await gateway.predict({ model: name, ...body });
+      if (
+        req.accepts(['application/json', 'application/octet-stream']) ===
+        'application/octet-stream'
+      ) {
+        const tensors = Object.entries(result.outputs);
+        const total = tensors.reduce((n, [, t]) => n + t.data.length, 0);
+        const out = new Float32Array(total);
+        let offset = 0;
+        for (const [, t] of tensors) {
+          out.set(t.data, offset);
+          offset += t.data.length;
+        }
+        res.setHeader('content-type', 'application/octet-stream');
+        res.setHeader(
+          'x-gekko-outputs',
+          JSON.stringify(tensors.map(([n, t]) => ({ name: n, shape: t.dims }))),
+        );
+        res.setHeader('x-gekko-model', `${result.model}@${result.version}`);
+        res.setHeader('x-gekko-worker', result.worker);
+        res.setHeader('x-gekko-provider', result.provider);
+        res.end(Buffer.from(out.buffer));
+        return;
+      }
+      res.json(toResponse(result));
+    },
+  );
+  return router;
+}
+
+/** Routes of the model registry: list, register, deploy, undeploy, traffic split. */
+export function createModelsRouter(options: {
+  guard: AccessGuard;
+  models: ModelService;
+}): express.Router {
+  const { guard, models } = options;
+  const router = Router();
+
+  router.get('/inference/models', async (req, res) => {
+    await guard.caller(req);
+    const { pool } = parseInput(listQuery, req.query, 'model query');
+    res.json({ items: models.list(pool) });
+  });
+
+  router.get('/inference/models/:name', async (req, res) => {
+    await guard.caller(req);
+    const { name } = parseInput(nameParams, req.params, 'model');
+    res.json({
+      items: models.versionsOf(name).map(v => models.get(v.name, v.version)),
+    });
+  });
+
+  router.get('/inference/models/:name/versions/:version', async (req, res) => {
+    await guard.caller(req);
+    const { name, version } = parseInput(
+      versionParams,
+      req.params,
+      'model version',
+    );
+    res.json(models.get(name, version));
+  });
+
+  router.post('/inference/models', async (req, res) => {
+    const pools = Array.isArray(req.body?.pools) ? req.body.pools : [];
+    const caller = await guard.authorize(req, gekkoModelManagePermission, {
+      action: 'model.register',
+      target:
+        typeof pools[0] === 'string' && modelName.safeParse(pools[0]).success
+          ? gpuPoolEntityRef(pools[0])
+          : null,
+      what: 'register model versions',
+    });
+    const spec = parseInput(
+      registerModelVersionSchema,
+      req.body,
+      'model version',
+    );
+    res.status(201).json(await models.register(caller, spec, req));
+  });
+
+  router.put(
+    '/inference/models/:name/versions/:version/deployment',
+    async (req, res) => {
+      const { name, version } = parseInput(
+        versionParams,
+        req.params,
+        'model version',
+      );
+      const caller = await guard.authorize(req, gekkoModelManagePermission, {
+        action: 'model.deploy',
+        target: null,
+        what: 'deploy model versions',
+      });
+      const body = parseInput(
+        deployModelVersionSchema,
+        req.body ?? {},
+        'deployment',
+      );
+      res.json(await models.deploy(caller, name, version, body, req));
+    },
+  );
+
+  router.delete(
+    '/inference/models/:name/versions/:version/deployment',
+    async (req, res) => {
+      const { name, version } = parseInput(
+        versionParams,
+        req.params,
+        'model version',
+      );
+      const caller = await guard.authorize(req, gekkoModelManagePermission, {
+        action: 'model.undeploy',
+        target: null,
+        what: 'undeploy model versions',
+      });
+      res.json(await models.undeploy(caller, name, version, req));
+    },
+  );
+
+  router.put('/inference/models/:name/traffic', async (req, res) => {
+    const { name } = parseInput(nameParams, req.params, 'model');
+    const caller = await guard.authorize(req, gekkoModelManagePermission, {
+      action: 'model.traffic',
+      target: null,
+      what: 'split traffic between model versions',
+    });
+    const traffic = parseInput(modelTrafficSchema, req.body, 'traffic split');
+    res.json({ items: await models.setTraffic(caller, name, traffic, req) });
+  });
+
+  return router;
+}

@@ -1,0 +1,291 @@
+import type { InferReply } from '@gekko/worker';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { GpuManager, ManagedWorker } from '../gpu/GpuManager';
+import type { StoredModelVersion } from '../inference/ModelStore';
+
+const MIB = 1024 * 1024;
+
+/** Latency buckets in seconds: 100 µs to 10 s. */
+const SECONDS_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+  0.5, 1, 2.5, 5, 10,
+];
+
+/**
+ * The gekko backend's Prometheus metrics, on their own registry:
+ * - accelerator gauges under DCGM exporter names (`DCGM_FI_DEV_GPU_UTIL`, `DCGM_FI_DEV_FB_USED`/`FREE`
+ *   in MiB, `DCGM_FI_DEV_GPU_TEMP`, `DCGM_FI_DEV_POWER_USAGE`), one series per GPU of every worker,
+ *   labelled by pool, worker, device and accelerator (plus DCGM's own `gpu`, `UUID`, `modelName`,
+ *   `Hostname`), read from the latest heartbeats at scrape time. CPU workers have no GPU and get none.
+ * - Triton-style inference metrics: `nv_inference_request_success`/`_failure`, `nv_inference_count`,
+ *   `nv_inference_queue_duration_us`, `nv_inference_compute_infer_duration_us`,
+ *   `nv_inference_request_duration_us` (cumulative, as Triton has them) and the matching histograms
+ *   `gekko_inference_{queue,compute,request}_duration_seconds`.
+ * - Worker gauges: `gekko_worker_up`, queue depth, outstanding requests, utilization (all kinds).
+ */
+export class InferenceMetrics {
+  readonly registry = new Registry();
+  private readonly successes: Counter;
+  private readonly failures: Counter;
+  private readonly retries: Counter;
+  private readonly rows: Counter;
+  private readonly queueUs: Counter;
+  private readonly computeUs: Counter;
+  private readonly requestUs: Counter;
+  private readonly queueSeconds: Histogram;
+  private readonly computeSeconds: Histogram;
+  private readonly requestSeconds: Histogram;
+
+  constructor(manager: GpuManager) {
+    const registers = [this.registry];
+    const modelLabels = ['model', 'version', 'pool', 'worker'] as const;
+    this.successes = new Counter({
+      name: 'nv_inference_request_success',
+      help: 'Inference requests answered successfully (Triton name)',
+      labelNames: modelLabels,
+      registers,
+    });
+    this.failures = new Counter({
+      name: 'nv_inference_request_failure',
+      help: 'Inference requests that failed, by reason: bad_input, unavailable, deadline (Triton name)',
+      labelNames: ['model', 'version', 'reason'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'gekko_inference_retries_total',
+      help: 'Attempts that failed on one worker and were retried on another, by the worker error code',
+      labelNames: ['model', 'version', 'pool', 'worker', 'code'],
+      registers,
+    });
+    this.rows = new Counter({
+      name: 'nv_inference_count',
+      help: 'Inferences performed: rows of successful requests (Triton name)',
+      labelNames: modelLabels,
+      registers,
+    });
+    this.queueUs = new Counter({
+      name: 'nv_inference_queue_duration_us',
+      help: 'Cumulative time requests waited in dynamic batch queues, microseconds (Triton name)',
+      labelNames: modelLabels,
+      registers,
+    });
+    this.computeUs = new Counter({
+      name: 'nv_inference_compute_infer_duration_us',
+      help: 'Cumulative time of the batches requests ran in, microseconds (Triton name)',
+      labelNames: modelLabels,
+      registers,
+    });
+    this.requestUs = new Counter({
+      name: 'nv_inference_request_duration_us',
+      help: 'Cumulative end-to-end gateway time of successful requests, microseconds (Triton name)',
+      labelNames: modelLabels,
+      registers,
+    });
+    this.queueSeconds = new Histogram({
+      name: 'gekko_inference_queue_duration_seconds',
+      help: 'Time a request waited in its worker’s dynamic batch queue',
+      labelNames: ['model', 'version', 'pool'],
+      buckets: SECONDS_BUCKETS,
+      registers,
+    });
+    this.computeSeconds = new Histogram({
+      name: 'gekko_inference_compute_duration_seconds',
+      help: 'Time of the onnxruntime batch a request ran in',
+      labelNames: ['model', 'version', 'pool'],
+      buckets: SECONDS_BUCKETS,
+      registers,
+    });
+    this.requestSeconds = new Histogram({
+      name: 'gekko_inference_request_duration_seconds',
+      help: 'End-to-end gateway time of a successful request, failovers included',
+      labelNames: ['model', 'version', 'pool'],
+      buckets: SECONDS_BUCKETS,
+      registers,
+    });
+
+    const deviceLabels = [
+      'pool',
+      'worker',
+      'device',
+      'accelerator',
+      'gpu',
+      'UUID',
+      'modelName',
+      'Hostname',
+    ] as const;
+    type DeviceLabels = Record<(typeof deviceLabels)[number], string>;
+    const perDevice = (
+      name: string,
+      help: string,
+      read: (
+        d: ManagedWorker['heartbeat']['devices'][number],
+      ) => number | undefined,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: deviceLabels,
+        registers,
+        collect() {
+          this.reset();
+          for (const worker of manager.list()) {
+            if (worker.heartbeat.acceleratorKind === 'cpu') continue;
+            worker.heartbeat.devices.forEach((device, i) => {
+              const value = read(device);
+              if (value === undefined || !Number.isFinite(value)) return;
+              const index = String(device.index ?? i);
+              const labels: DeviceLabels = {
+                pool: worker.pool,
+                worker: worker.id,
+                device: index,
+                accelerator: worker.heartbeat.acceleratorKind,
+                gpu: index,
+                UUID: device.uuid ?? '',
+                modelName: device.name ?? worker.heartbeat.deviceName ?? '',
+                Hostname: worker.connection.identity.host,
+              };
+              this.set(labels, value);
+            });
+          }
+        },
+      });
+    perDevice(
+      'DCGM_FI_DEV_GPU_UTIL',
+      'GPU utilization (in %).',
+      d => d.utilizationPercent,
+    );
+    perDevice('DCGM_FI_DEV_FB_USED', 'Framebuffer memory used (in MiB).', d =>
+      d.memoryUsedBytes === undefined ? undefined : d.memoryUsedBytes / MIB,
+    );
+    perDevice('DCGM_FI_DEV_FB_FREE', 'Framebuffer memory free (in MiB).', d =>
+      d.memoryUsedBytes === undefined || d.memoryTotalBytes === undefined
+        ? undefined
+        : (d.memoryTotalBytes - d.memoryUsedBytes) / MIB,
+    );
+    perDevice(
+      'DCGM_FI_DEV_GPU_TEMP',
+      'GPU temperature (in C).',
+      d => d.temperatureCelsius,
+    );
+    perDevice(
+      'DCGM_FI_DEV_POWER_USAGE',
+      'Power draw (in W).',
+      d => d.powerWatts,
+    );
+
+    const workerLabels = [
+      'pool',
+      'worker',
+      'accelerator',
+      'transport',
+    ] as const;
+    const perWorker = (
+      name: string,
+      help: string,
+      read: (w: ManagedWorker) => number | undefined,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: workerLabels,
+        registers,
+        collect() {
+          this.reset();
+          for (const worker of manager.list()) {
+            const value = read(worker);
+            if (value === undefined || !Number.isFinite(value)) continue;
+            this.set(
+              {
+                pool: worker.pool,
+                worker: worker.id,
+                accelerator: worker.heartbeat.acceleratorKind,
+                transport: worker.connection.identity.transport,
+              },
+              value,
+            );
+          }
+        },
+      });
+    perWorker(
+      'gekko_worker_up',
+      '1 for a ready worker, 0 for one that missed a heartbeat',
+      w => (w.state === 'ready' ? 1 : 0),
+    );
+    perWorker(
+      'gekko_worker_utilization_percent',
+      'Utilization of the worker’s accelerator (CPU for CPU workers)',
+      w => w.heartbeat.utilizationPercent,
+    );
+    perWorker(
+      'gekko_worker_queue_depth',
+      'Requests waiting in the worker’s batch queues at its last heartbeat',
+      w => w.heartbeat.queueDepth,
+    );
+    perWorker(
+      'gekko_worker_outstanding_requests',
+      'Requests sent to the worker and not yet answered',
+      w => w.outstanding,
+    );
+    perWorker(
+      'gekko_worker_latency_p99_seconds',
+      'p99 latency the worker measured over its last minute',
+      w =>
+        w.heartbeat.latencyMs.p99 === undefined
+          ? undefined
+          : w.heartbeat.latencyMs.p99 / 1000,
+    );
+  }
+
+  /** Records a successful request. */
+  success(
+    model: StoredModelVersion,
+    worker: ManagedWorker,
+    rows: number,
+    reply: InferReply,
+    latencyMs: number,
+  ): void {
+    const labels = {
+      model: model.name,
+      version: model.version,
+      pool: worker.pool,
+      worker: worker.id,
+    };
+    const short = {
+      model: model.name,
+      version: model.version,
+      pool: worker.pool,
+    };
+    this.successes.inc(labels);
+    this.rows.inc(labels, rows);
+    this.queueUs.inc(labels, reply.queueMs * 1000);
+    this.computeUs.inc(labels, reply.computeMs * 1000);
+    this.requestUs.inc(labels, latencyMs * 1000);
+    this.queueSeconds.observe(short, reply.queueMs / 1000);
+    this.computeSeconds.observe(short, reply.computeMs / 1000);
+    this.requestSeconds.observe(short, latencyMs / 1000);
+  }
+
+  /** Records a request that failed for good. */
+  failure(model: StoredModelVersion, reason: string): void {
+    this.failures.inc({ model: model.name, version: model.version, reason });
+  }
+
+  /** Records an attempt that failed on one worker and goes on to another. */
+  retry(model: StoredModelVersion, worker: ManagedWorker, code: string): void {
+    this.retries.inc({
+      model: model.name,
+      version: model.version,
+      pool: worker.pool,
+      worker: worker.id,
+      code,
+    });
+  }
+
+  /** The exposition text. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return {
+      contentType: this.registry.contentType,
+      body: await this.registry.metrics(),
+    };
+  }
+}

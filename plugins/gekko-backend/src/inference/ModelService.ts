@@ -438,13 +438,12 @@ export class ModelService implements GpuManagerListener {
       return {
         name: t.name,
         dtype: t.dtype as 'float32',
-        shape: t.shape.map((d, i) =>
-          typeof d === 'number' && d > 0
-            ? d
-            : i > 0 && known && known[i] > 0
-            ? known[i]
-            : -1,
-        ),
+        shape: t.shape.map((d, i) => {
+          if (typeof d === 'number' && d > 0) return d;
+          // A symbolic dimension the exporter left: model.json may declare it (never the batch).
+          if (i > 0 && known && known[i] > 0) return known[i];
+          return -1;
+        }),
       };
     };
     const inputs = signature.inputs.map(spec);

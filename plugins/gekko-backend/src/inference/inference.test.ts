@@ -106,7 +106,7 @@ function windows(rows: number, offset = 0): number[][] {
   return Array.from({ length: rows }, (_, r) =>
     Array.from(
       { length: 120 },
-      (_, i) => 100 + Math.sin((i + r + offset) / 9) + i * 0.01,
+      (_v, i) => 100 + Math.sin((i + r + offset) / 9) + i * 0.01,
     ),
   );
 }

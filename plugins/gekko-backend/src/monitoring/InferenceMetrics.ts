@@ -15,23 +15,21 @@ const SECONDS_BUCKETS = [
  * The gekko backend's Prometheus metrics, on their own registry:
  * - accelerator gauges under DCGM exporter names (`DCGM_FI_DEV_GPU_UTIL`, `DCGM_FI_DEV_FB_USED`/`FREE`
  *   in MiB, `DCGM_FI_DEV_GPU_TEMP`, `DCGM_FI_DEV_POWER_USAGE`), one series per GPU of every worker,
- *   labelled by pool, worker, device and accelerator (plus DCGM's own `gpu`, `UUID`, `modelName`,
- *   `Hostname`), read from the latest heartbeats at scrape time. CPU workers have no GPU and get none.
- * - Triton-style inference metrics: `nv_inference_request_success`/`_failure`, `nv_inference_count`,
- *   `nv_inference_queue_duration_us`, `nv_inference_compute_infer_duration_us`,
- *   `nv_inference_request_duration_us` (cumulative, as Triton has them) and the matching histograms
- *   `gekko_inference_{queue,compute,request}_duration_seconds`.
+ *   labelled by pool, worker, device and accelerator, plus DCGM's `gpu`, `UUID`, `modelName` and
+ *   `Hostname` in snake case (`uuid`, `model_name`, `hostname`: promtool rejects camel-case labels),
+ *   read from the latest heartbeats at scrape time. CPU workers have no GPU and get none.
+ * - Triton-like inference metrics under Prometheus' naming rules (Triton's own `nv_inference_*_us`
+ *   counters fail `promtool check metrics`): `gekko_inference_requests_total` by outcome,
+ *   `gekko_inference_rows_total`, `gekko_inference_retries_total`, and the histograms
+ *   `gekko_inference_{queue,compute,request}_duration_seconds` (Triton's queue / compute_infer /
+ *   request durations).
  * - Worker gauges: `gekko_worker_up`, queue depth, outstanding requests, utilization (all kinds).
  */
 export class InferenceMetrics {
   readonly registry = new Registry();
-  private readonly successes: Counter;
-  private readonly failures: Counter;
+  private readonly requests: Counter;
   private readonly retries: Counter;
   private readonly rows: Counter;
-  private readonly queueUs: Counter;
-  private readonly computeUs: Counter;
-  private readonly requestUs: Counter;
   private readonly queueSeconds: Histogram;
   private readonly computeSeconds: Histogram;
   private readonly requestSeconds: Histogram;
@@ -39,16 +37,10 @@ export class InferenceMetrics {
   constructor(manager: GpuManager) {
     const registers = [this.registry];
     const modelLabels = ['model', 'version', 'pool', 'worker'] as const;
-    this.successes = new Counter({
-      name: 'nv_inference_request_success',
-      help: 'Inference requests answered successfully (Triton name)',
-      labelNames: modelLabels,
-      registers,
-    });
-    this.failures = new Counter({
-      name: 'nv_inference_request_failure',
-      help: 'Inference requests that failed, by reason: bad_input, unavailable, deadline (Triton name)',
-      labelNames: ['model', 'version', 'reason'],
+    this.requests = new Counter({
+      name: 'gekko_inference_requests_total',
+      help: 'Inference requests by outcome: success, bad_input, unavailable, deadline (as Triton’s nv_inference_request_success/failure)',
+      labelNames: ['model', 'version', 'pool', 'outcome'],
       registers,
     });
     this.retries = new Counter({
@@ -58,26 +50,8 @@ export class InferenceMetrics {
       registers,
     });
     this.rows = new Counter({
-      name: 'nv_inference_count',
-      help: 'Inferences performed: rows of successful requests (Triton name)',
-      labelNames: modelLabels,
-      registers,
-    });
-    this.queueUs = new Counter({
-      name: 'nv_inference_queue_duration_us',
-      help: 'Cumulative time requests waited in dynamic batch queues, microseconds (Triton name)',
-      labelNames: modelLabels,
-      registers,
-    });
-    this.computeUs = new Counter({
-      name: 'nv_inference_compute_infer_duration_us',
-      help: 'Cumulative time of the batches requests ran in, microseconds (Triton name)',
-      labelNames: modelLabels,
-      registers,
-    });
-    this.requestUs = new Counter({
-      name: 'nv_inference_request_duration_us',
-      help: 'Cumulative end-to-end gateway time of successful requests, microseconds (Triton name)',
+      name: 'gekko_inference_rows_total',
+      help: 'Rows (predictions) of successful requests, by serving worker (as Triton’s nv_inference_count)',
       labelNames: modelLabels,
       registers,
     });
@@ -109,9 +83,9 @@ export class InferenceMetrics {
       'device',
       'accelerator',
       'gpu',
-      'UUID',
-      'modelName',
-      'Hostname',
+      'uuid',
+      'model_name',
+      'hostname',
     ] as const;
     type DeviceLabels = Record<(typeof deviceLabels)[number], string>;
     const perDevice = (
@@ -140,9 +114,9 @@ export class InferenceMetrics {
                 device: index,
                 accelerator: worker.heartbeat.acceleratorKind,
                 gpu: index,
-                UUID: device.uuid ?? '',
-                modelName: device.name ?? worker.heartbeat.deviceName ?? '',
-                Hostname: worker.connection.identity.host,
+                uuid: device.uuid ?? '',
+                model_name: device.name ?? worker.heartbeat.deviceName ?? '',
+                hostname: worker.connection.identity.host,
               };
               this.set(labels, value);
             });
@@ -255,11 +229,8 @@ export class InferenceMetrics {
       version: model.version,
       pool: worker.pool,
     };
-    this.successes.inc(labels);
+    this.requests.inc({ ...short, outcome: 'success' });
     this.rows.inc(labels, rows);
-    this.queueUs.inc(labels, reply.queueMs * 1000);
-    this.computeUs.inc(labels, reply.computeMs * 1000);
-    this.requestUs.inc(labels, latencyMs * 1000);
     this.queueSeconds.observe(short, reply.queueMs / 1000);
     this.computeSeconds.observe(short, reply.computeMs / 1000);
     this.requestSeconds.observe(short, latencyMs / 1000);
@@ -267,7 +238,12 @@ export class InferenceMetrics {
 
   /** Records a request that failed for good. */
   failure(model: StoredModelVersion, reason: string): void {
-    this.failures.inc({ model: model.name, version: model.version, reason });
+    this.requests.inc({
+      model: model.name,
+      version: model.version,
+      pool: model.pools[0],
+      outcome: reason,
+    });
   }
 
   /** Records an attempt that failed on one worker and goes on to another. */

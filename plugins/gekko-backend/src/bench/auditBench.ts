@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AuditEntry, AuditTrail } from '../audit/AuditTrail';
 import { openGekkoDatabase } from '../database/migrations';
+import { writeBenchResults } from './results';
 
 const APPENDS = Number(process.env.GEKKO_BENCH_APPENDS ?? 20_000);
 const VERIFY_ROWS = Number(process.env.GEKKO_BENCH_VERIFY_ROWS ?? 100_000);
@@ -181,18 +182,7 @@ async function main() {
   await Promise.all([plainDb.destroy(), batchDb.destroy(), trailDb.destroy()]);
   fs.rmSync(dir, { recursive: true, force: true });
 
-  // npm run bench sets the repository's .gekko/bench; run directly, results land in ./bench-results.
-  const outDir = path.resolve(process.env.GEKKO_BENCH_OUT ?? 'bench-results');
-  fs.mkdirSync(outDir, { recursive: true });
-  const outFile = path.join(
-    outDir,
-    `audit-${results.time as string}.json`.replace(/:/g, '-'),
-  );
-  fs.writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
-  fs.copyFileSync(outFile, path.join(outDir, 'audit-latest.json'));
-  process.stdout.write(
-    `${JSON.stringify(results, null, 2)}\nwritten to ${outFile}\n`,
-  );
+  writeBenchResults('audit', results as typeof results & { time: string });
 }
 
 main().catch(error => {

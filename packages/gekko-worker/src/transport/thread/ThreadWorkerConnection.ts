@@ -11,7 +11,7 @@ import {
   WorkerIdentity,
   WorkerLinkEvents,
 } from '../../protocol/types';
-import type { ThreadInbound, ThreadOutbound } from './messages';
+import type { ThreadBatch, ThreadInbound, ThreadOutbound } from './messages';
 import type { ThreadWorkerData } from './threadMain';
 
 /** Options of {@link ThreadWorkerConnection.start}. */
@@ -54,7 +54,7 @@ export class ThreadWorkerConnection implements WorkerConnection {
     private readonly worker: Worker,
     options: ThreadWorkerOptions,
   ) {
-    worker.on('message', (message: ThreadOutbound) => {
+    const receive = (message: ThreadOutbound) => {
       if (message.type === 'heartbeat') {
         options.events.heartbeat(this, message.message);
       } else if (message.type === 'reply') {
@@ -71,7 +71,14 @@ export class ThreadWorkerConnection implements WorkerConnection {
             ),
           );
       }
-    });
+    };
+    worker.on(
+      'message',
+      (message: ThreadOutbound | ThreadBatch<ThreadOutbound>) => {
+        if (message.type === 'batch') message.messages.forEach(receive);
+        else receive(message);
+      },
+    );
     let lastError: string | undefined;
     worker.on('error', error => {
       lastError = error.message;
@@ -153,7 +160,7 @@ export class ThreadWorkerConnection implements WorkerConnection {
    */
   async close(graceMs = 30_000): Promise<void> {
     if (this.exited) return;
-    this.worker.postMessage({ type: 'shutdown' } satisfies ThreadInbound);
+    this.enqueue({ type: 'shutdown' });
     const timer = setTimeout(() => this.worker.terminate(), graceMs);
     await this.exitPromise;
     clearTimeout(timer);
@@ -166,8 +173,26 @@ export class ThreadWorkerConnection implements WorkerConnection {
    */
   async crash(): Promise<void> {
     if (this.exited) return;
-    this.worker.postMessage({ type: 'crash' } satisfies ThreadInbound);
+    this.enqueue({ type: 'crash' });
     await this.exitPromise;
+  }
+
+  private outbox: ThreadInbound[] = [];
+
+  /** Queues a message; everything queued in this tick leaves in one postMessage. */
+  private enqueue(message: ThreadInbound) {
+    this.outbox.push(message);
+    if (this.outbox.length > 1) return;
+    queueMicrotask(() => {
+      const messages = this.outbox;
+      this.outbox = [];
+      if (this.exited) return;
+      this.worker.postMessage(
+        messages.length === 1
+          ? messages[0]
+          : ({ type: 'batch', messages } satisfies ThreadBatch<ThreadInbound>),
+      );
+    });
   }
 
   private send<T>(
@@ -195,7 +220,7 @@ export class ThreadWorkerConnection implements WorkerConnection {
         );
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.worker.postMessage(build(id));
+      this.enqueue(build(id));
     });
   }
 }

@@ -4,6 +4,12 @@ import type {
   WorkerCommand,
 } from '../../protocol/types';
 
+/**
+ * Messages sent in the same tick travel as one `batch`: a `postMessage` costs more than the
+ * structured clone of a small request, so coalescing them raises what one thread link carries.
+ */
+export type ThreadBatch<T> = { type: 'batch'; messages: T[] };
+
 /** Parent → thread. */
 export type ThreadInbound =
   | { type: 'infer'; id: number; request: InferRequest }

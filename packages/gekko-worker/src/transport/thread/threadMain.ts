@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { WorkerAgent, toFailure } from '../../agent/WorkerAgent';
 import { ModelHost } from '../../runtime/ModelHost';
 import type { InferReply, WorkerIdentity } from '../../protocol/types';
-import type { ThreadInbound, ThreadOutbound } from './messages';
+import type { ThreadBatch, ThreadInbound, ThreadOutbound } from './messages';
 
 /** What the control plane passes to a worker thread. */
 export interface ThreadWorkerData {
@@ -26,8 +26,27 @@ export function runThreadWorker(): void {
     trustAbsolutePaths: true,
   });
   let dying = false;
-  const post = (message: ThreadOutbound, transfer?: ArrayBuffer[]) => {
-    if (!dying) port.postMessage(message, transfer);
+  // Replies finished in the same tick leave in one postMessage (see ThreadBatch).
+  let outbox: ThreadOutbound[] = [];
+  let transfers: ArrayBuffer[] = [];
+  const post = (message: ThreadOutbound, transfer: ArrayBuffer[] = []) => {
+    if (dying) return;
+    outbox.push(message);
+    transfers.push(...transfer);
+    if (outbox.length > 1) return;
+    queueMicrotask(() => {
+      const messages = outbox;
+      const buffers = transfers;
+      outbox = [];
+      transfers = [];
+      if (dying) return;
+      port.postMessage(
+        messages.length === 1
+          ? messages[0]
+          : ({ type: 'batch', messages } satisfies ThreadBatch<ThreadOutbound>),
+        buffers,
+      );
+    });
   };
 
   const beat = () =>
@@ -38,7 +57,7 @@ export function runThreadWorker(): void {
   beat();
   const timer = setInterval(beat, data.heartbeatIntervalMs);
 
-  port.on('message', (message: ThreadInbound) => {
+  const receive = (message: ThreadInbound) => {
     if (message.type === 'infer') {
       agent.infer(message.request).then(
         (reply: InferReply) =>
@@ -75,8 +94,12 @@ export function runThreadWorker(): void {
       clearInterval(timer);
       agent.shutdown().finally(() => {
         post({ type: 'bye' });
-        port.close();
+        setImmediate(() => port.close());
       });
     }
+  };
+  port.on('message', (message: ThreadInbound | ThreadBatch<ThreadInbound>) => {
+    if (message.type === 'batch') message.messages.forEach(receive);
+    else receive(message);
   });
 }

@@ -1,0 +1,478 @@
+/*
+ * Inference benchmark, run by `npm run bench`. Every figure comes with a baseline measured in the same
+ * run, because these machines are noisy:
+ *   1. GPU allocation among 1,000 registered workers, against a naive scan of all of them;
+ *   2. the gateway library (GPU manager + worker threads) at batch 64, against raw onnxruntime-node in
+ *      one process;
+ *   3. the HTTP predict route of a real Backstage backend at batch 1, against a bare node:http server
+ *      that answers a canned body, both driven by the same load generator in another process.
+ */
+// The benchmark starts a real backend; backend-defaults is a dev dependency, as the bench is dev tooling.
+// eslint-disable-next-line @backstage/no-undeclared-imports
+import { createBackend } from '@backstage/backend-defaults';
+import { LoggerService } from '@backstage/backend-plugin-api';
+import type { GpuPool } from '@gekko/plugin-gekko-common';
+import { HeartbeatMessage, WorkerConnection } from '@gekko/worker';
+import { execFile, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import knexFactory from 'knex';
+import * as ort from 'onnxruntime-node';
+import { AuditTrail } from '../audit/AuditTrail';
+import { openGekkoDatabase } from '../database/migrations';
+import { EmbeddedWorkers } from '../gpu/EmbeddedWorkers';
+import { GpuManager, ManagedWorker } from '../gpu/GpuManager';
+import { InferenceGateway } from '../inference/InferenceGateway';
+import { ModelService } from '../inference/ModelService';
+import { ModelStore } from '../inference/ModelStore';
+import { GpuPoolStore } from '../pools/GpuPoolStore';
+import { writeBenchResults } from './results';
+
+const SECONDS = Number(process.env.GEKKO_BENCH_SECONDS ?? 5);
+const modelsDir = path.resolve(__dirname, '../../../../models');
+const nhits = {
+  name: 'nhits-price',
+  version: '1',
+  artifact: 'nhits-price/1/model.onnx',
+  pools: ['cpu-dr'],
+  maxBatchSize: 64,
+  maxQueueDelayMs: 1,
+};
+
+const logger: LoggerService = {
+  info: () => {},
+  debug: () => {},
+  warn: m => process.stderr.write(`warn: ${m}\n`),
+  error: m => process.stderr.write(`error: ${m}\n`),
+  child: () => logger,
+};
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[
+    Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)
+  ];
+}
+
+function windows(rows: number): Float32Array {
+  const input = new Float32Array(rows * 120);
+  for (let i = 0; i < input.length; i++) {
+    input[i] = 100 + Math.sin(i / 11) + (i % 120) * 0.01;
+  }
+  return input;
+}
+
+/** Runs `fn` from `concurrency` loops for `seconds`; returns calls per second. */
+async function closedLoop(
+  concurrency: number,
+  seconds: number,
+  fn: () => Promise<unknown>,
+): Promise<{ calls: number; perSecond: number }> {
+  const end = performance.now() + seconds * 1000;
+  let calls = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await fn();
+        calls += 1;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  return { calls, perSecond: calls / elapsed };
+}
+
+function allocationBench() {
+  const manager = new GpuManager({ logger });
+  const fake = (id: string, pool: string): WorkerConnection => ({
+    identity: { id, pool, transport: 'nats', host: id, pid: 1, startedAt: '' },
+    command: async () => ({}),
+    infer: async () => {
+      throw new Error('unused');
+    },
+    close: async () => {},
+  });
+  const all: ManagedWorker[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const connection = fake(`w${i}`, `pool-${i % 10}`);
+    const message: HeartbeatMessage = {
+      worker: connection.identity,
+      seq: 1,
+      heartbeat: {
+        timestamp: '',
+        acceleratorKind: 'cuda',
+        devices: [],
+        loadedModels: [
+          { name: `model-${i % 20}`, version: '1', provider: 'cuda' },
+          { name: 'shared', version: '1', provider: 'cuda' },
+        ],
+        queueDepth: 0,
+        requestsPerSecond: 0,
+        rowsPerSecond: 0,
+        latencyMs: {},
+        memoryUsedBytes: (i % 80) * 2 ** 30,
+        memoryTotalBytes: 80 * 2 ** 30,
+      },
+    };
+    manager.heartbeat(connection, message);
+    all.push(manager.get(`w${i}`)!);
+  }
+  // The naive way: scan every worker for pool and model, keep the least loaded.
+  const naive = (model: string, pool: string) => {
+    let best: ManagedWorker | undefined;
+    for (const w of all) {
+      if (w.pool !== pool || !w.models.has(`${model}@1`)) continue;
+      if (!best || w.outstanding < best.outstanding) best = w;
+    }
+    return best;
+  };
+  const measure = (pick: (i: number) => unknown) => {
+    const samples: number[] = [];
+    for (let i = 0; i < 200_000; i++) {
+      all[i % 1000].outstanding = (i * 7919) % 17;
+      const t0 = process.hrtime.bigint();
+      pick(i);
+      samples.push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
+    samples.sort((a, b) => a - b);
+    return {
+      p50Us: +percentile(samples, 50).toFixed(2),
+      p99Us: +percentile(samples, 99).toFixed(2),
+      maxUs: +samples[samples.length - 1].toFixed(1),
+    };
+  };
+  // Worst case for the index: a model every worker has ('shared'), so all 100 of a pool compete.
+  const ours = measure(i => manager.pick('shared', '1', [`pool-${i % 10}`]));
+  const oursAffine = measure(i =>
+    manager.pick(`model-${i % 20}`, '1', [`pool-${i % 10}`]),
+  );
+  const baseline = measure(i => naive('shared', `pool-${i % 10}`));
+  return {
+    workers: 1000,
+    pools: 10,
+    picks: 200_000,
+    sharedModel: ours,
+    affineModel: oursAffine,
+    baselineNaiveScan: baseline,
+    ratioP99VsNaiveScan: +(baseline.p99Us / ours.p99Us).toFixed(2),
+    goal: 'p99 < 1 ms (1000 µs) with 1,000 registered workers',
+    met: ours.p99Us < 1000,
+  };
+}
+
+async function gatewayStack(workers: number) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-bench-'));
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: path.join(dir, 'gekko.sqlite') },
+    useNullAsDefault: true,
+  });
+  const db = await openGekkoDatabase({ getClient: async () => knex });
+  const audit = new AuditTrail(db, { logger });
+  const poolStore = new GpuPoolStore(db);
+  const now = new Date().toISOString();
+  const pool: GpuPool = {
+    name: 'cpu-dr',
+    title: 'CPU',
+    accelerator: 'cpu',
+    region: 'dr',
+    capacity: { devices: 0, memoryGiB: 16 },
+    owner: 'group:default/platform',
+    nodeSelector: {},
+    source: 'config',
+    createdAt: now,
+    updatedAt: now,
+  };
+  await poolStore.insertPool(db, pool);
+  const manager = new GpuManager({ logger });
+  manager.start();
+  const models = new ModelService(
+    db,
+    new ModelStore(db),
+    poolStore,
+    audit,
+    manager,
+    { logger, modelsDir },
+  );
+  await models.refresh();
+  await models.seedFromConfig([nhits]);
+  const embedded = new EmbeddedWorkers({
+    count: workers,
+    pool: 'cpu-dr',
+    events: manager,
+    logger,
+    modelsDir,
+  });
+  embedded.start();
+  const deadline = Date.now() + 60_000;
+  while (models.get('nhits-price', '1').placements.length < workers) {
+    if (Date.now() > deadline)
+      throw new Error('workers did not load the model');
+    await new Promise(r => setTimeout(r, 50));
+  }
+  const gateway = new InferenceGateway(models, manager, undefined);
+  return {
+    gateway,
+    async close() {
+      await embedded.stop();
+      await manager.close();
+      await knex.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function gatewayVsRaw() {
+  const input = windows(64);
+  const bytes = fs.readFileSync(path.join(modelsDir, nhits.artifact));
+  const session = await ort.InferenceSession.create(bytes);
+  const tensor = () => ({
+    window: new ort.Tensor('float32', input, [64, 120]),
+  });
+  await session.run(tensor());
+  const raw = await closedLoop(1, SECONDS, () => session.run(tensor()));
+  await session.release();
+
+  const stack = await gatewayStack(2);
+  const call = () =>
+    stack.gateway.predict({
+      model: 'nhits-price',
+      rows: 64,
+      featureShape: [120],
+      input,
+    });
+  await closedLoop(4, 1, call);
+  const gateway = await closedLoop(4, SECONDS, call);
+  const one = await closedLoop(1, SECONDS, call);
+  await stack.close();
+  const rowsPerSecond = (calls: number) => Math.round(calls * 64);
+  return {
+    batch: 64,
+    baselineRawOnnxruntimeRowsPerSecond: rowsPerSecond(raw.perSecond),
+    baselineNote:
+      'one InferenceSession in this process, onnxruntime default threads (all cores), sequential calls',
+    gatewayRowsPerSecond: rowsPerSecond(gateway.perSecond),
+    gatewayNote:
+      '2 embedded worker threads (1 intra-op thread each), 4 concurrent callers',
+    ratioVsRaw: +(gateway.perSecond / raw.perSecond).toFixed(2),
+    gatewayOneCallerRowsPerSecond: rowsPerSecond(one.perSecond),
+    ratioOneCallerVsRaw: +(one.perSecond / raw.perSecond).toFixed(2),
+    goal: '>= 0.8 of raw onnxruntime rows/s',
+    met: gateway.perSecond / raw.perSecond >= 0.8,
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+function loadgen(options: Record<string, unknown>): Promise<any> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [path.join(__dirname, 'loadgen.cjs'), JSON.stringify(options)],
+      { maxBuffer: 1 << 20 },
+      (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))),
+    );
+  });
+}
+
+async function httpRoute() {
+  const port = await freePort();
+  const token = crypto.randomBytes(24).toString('base64url');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-bench-http-'));
+  const configFile = path.join(dir, 'app-config.json');
+  fs.writeFileSync(
+    configFile,
+    JSON.stringify({
+      app: { baseUrl: 'http://127.0.0.1:3000' },
+      backend: {
+        baseUrl: `http://127.0.0.1:${port}`,
+        listen: { host: '127.0.0.1', port },
+        database: {
+          client: 'better-sqlite3',
+          connection: { directory: dir },
+        },
+        auth: {
+          externalAccess: [
+            { type: 'static', options: { token, subject: 'bench' } },
+          ],
+        },
+      },
+      permission: { enabled: true },
+      gekko: {
+        gpuPools: [
+          {
+            name: 'cpu-dr',
+            title: 'CPU',
+            accelerator: 'cpu',
+            region: 'dr',
+            capacity: { devices: 0, memoryGiB: 16 },
+            owner: 'group:default/platform',
+          },
+        ],
+        inference: {
+          modelsDir,
+          embedded: { workers: 2, pool: 'cpu-dr' },
+          models: [nhits],
+        },
+      },
+    }),
+  );
+  process.argv.push('--config', configFile);
+  const backend = createBackend();
+  backend.add(import('../index'));
+  await backend.start();
+  const base = `http://127.0.0.1:${port}/api/gekko`;
+  const headers = {
+    authorization: `Bearer ${token}`,
+    'content-type': 'application/json',
+  };
+  // Wait for both workers to have the model.
+  for (let i = 0; ; i++) {
+    const res = await fetch(`${base}/inference/models/nhits-price/versions/1`, {
+      headers,
+    });
+    if (res.ok && (await res.json()).placements.length >= 2) break;
+    if (i > 600) throw new Error('model never loaded');
+    await new Promise(r => setTimeout(r, 100));
+  }
+  const jsonBody = JSON.stringify({ inputs: [Array.from(windows(1))] });
+  const binaryBody = Buffer.from(windows(1).buffer);
+  const sample = await fetch(`${base}/inference/models/nhits-price/predict`, {
+    method: 'POST',
+    headers,
+    body: jsonBody,
+  });
+  const sampleText = await sample.text();
+  if (!sample.ok) throw new Error(`predict failed: ${sampleText}`);
+
+  const common = {
+    concurrency: 16,
+    durationMs: SECONDS * 1000,
+    warmupMs: 1500,
+  };
+  const json = await loadgen({
+    ...common,
+    url: `${base}/inference/models/nhits-price/predict`,
+    method: 'POST',
+    headers,
+    bodyBase64: Buffer.from(jsonBody).toString('base64'),
+  });
+  const binary = await loadgen({
+    ...common,
+    url: `${base}/inference/models/nhits-price/predict`,
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/octet-stream',
+      'x-gekko-shape': '1,120',
+    },
+    bodyBase64: binaryBody.toString('base64'),
+  });
+  // The same backend's cheapest authenticated route: the ceiling of Backstage's HTTP stack here
+  // (helmet, cors, compression, token check, express), before any inference work.
+  const ceiling = await loadgen({
+    ...common,
+    url: `${base}/gpu/capacity`,
+    method: 'GET',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  await backend.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  // Baseline: a bare node:http server that reads the body and answers the same bytes, in its own process.
+  const basePort = await freePort();
+  const server = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const body = ${JSON.stringify(sampleText)};
+       require('node:http').createServer((req, res) => {
+         req.on('data', () => {});
+         req.on('end', () => { res.setHeader('content-type', 'application/json'); res.end(body); });
+       }).listen(${basePort}, '127.0.0.1', () => process.stdout.write('ready\\n'));`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>(resolve =>
+    server.stdout!.once('data', () => resolve()),
+  );
+  const bare = await loadgen({
+    ...common,
+    url: `http://127.0.0.1:${basePort}/`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    bodyBase64: Buffer.from(jsonBody).toString('base64'),
+  });
+  server.kill();
+
+  return {
+    batch: 1,
+    concurrency: common.concurrency,
+    seconds: SECONDS,
+    authentication:
+      'static external-access token (a service principal), permission framework enabled',
+    json,
+    binary,
+    baselineBareNodeHttp: bare,
+    ratioJsonVsBareHttp: +(
+      json.requestsPerSecond / bare.requestsPerSecond
+    ).toFixed(2),
+    baselineBackstageCheapestRoute: ceiling,
+    ratioJsonVsBackstageCheapestRoute: +(
+      json.requestsPerSecond / ceiling.requestsPerSecond
+    ).toFixed(2),
+    ratioBinaryVsBackstageCheapestRoute: +(
+      binary.requestsPerSecond / ceiling.requestsPerSecond
+    ).toFixed(2),
+    goal: '>= 5,000 requests/s with p99 < 5 ms on this 2-core machine',
+    met:
+      json.requestsPerSecond >= 5000 &&
+      json.p99Ms < 5 &&
+      Object.keys(json.failures).length === 0,
+  };
+}
+
+async function main() {
+  process.env.LOG_LEVEL ??= 'warn';
+  const results: Record<string, unknown> & { time: string } = {
+    benchmark: 'inference',
+    time: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+  };
+  // GEKKO_BENCH_ONLY=allocation,gateway,http runs a subset (for profiling); npm run bench runs all.
+  const only = process.env.GEKKO_BENCH_ONLY?.split(',');
+  const run = (part: string) => !only || only.includes(part);
+  if (run('allocation')) {
+    process.stdout.write('allocation…\n');
+    results.allocation = allocationBench();
+  }
+  if (run('gateway')) {
+    process.stdout.write('gateway vs raw onnxruntime…\n');
+    results.gatewayVsRaw = await gatewayVsRaw();
+  }
+  if (run('http')) {
+    process.stdout.write('HTTP predict route…\n');
+    results.httpRoute = await httpRoute();
+  }
+  writeBenchResults('inference', results);
+  process.exit(0);
+}
+
+main().catch(error => {
+  process.stderr.write(`${error.stack ?? error}\n`);
+  process.exit(1);
+});

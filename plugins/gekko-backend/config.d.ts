@@ -28,6 +28,16 @@ export interface Config {
     inference?: {
       /** Folder model artifacts are registered from (relative to the backend's working directory). Default `models`. */
       modelsDir?: string;
+      /**
+       * The inference data plane: the predict route on a port of its own, without Backstage's
+       * Express stack (as Triton keeps inference off its management API). Off unless a port is set.
+       */
+      dataPlane?: {
+        /** Port to listen on; 0 picks a free one (GET /inference/data-plane tells which). */
+        port?: number;
+        /** Interface to bind. Default 127.0.0.1. */
+        host?: string;
+      };
       /** Deadline of a predict request that sets none, in ms. Default 10000. */
       defaultDeadlineMs?: number;
       /** Workers as threads of the backend process (the embedded default transport). */

@@ -10,6 +10,7 @@ import { openGekkoDatabase } from './database/migrations';
 import { EmbeddedWorkers } from './gpu/EmbeddedWorkers';
 import { GpuManager } from './gpu/GpuManager';
 import { TelemetryHistory } from './gpu/TelemetryHistory';
+import { InferenceDataPlane } from './inference/DataPlaneServer';
 import { InferenceGateway } from './inference/InferenceGateway';
 import { ModelService } from './inference/ModelService';
 import { ModelStore } from './inference/ModelStore';
@@ -35,6 +36,7 @@ export const gekkoPlugin = createBackendPlugin({
         database: coreServices.database,
         httpRouter: coreServices.httpRouter,
         httpAuth: coreServices.httpAuth,
+        auth: coreServices.auth,
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
@@ -113,7 +115,27 @@ export const gekkoPlugin = createBackendPlugin({
         });
         embedded.start();
 
+        let dataPlane: InferenceDataPlane | undefined;
+        let dataPlaneUrl: string | undefined;
+        const dataPlanePort = config.getOptionalNumber(
+          'gekko.inference.dataPlane.port',
+        );
+        if (dataPlanePort !== undefined) {
+          dataPlane = new InferenceDataPlane({
+            host:
+              config.getOptionalString('gekko.inference.dataPlane.host') ??
+              '127.0.0.1',
+            port: dataPlanePort,
+            auth: deps.auth,
+            guard,
+            gateway,
+            logger,
+          });
+          dataPlaneUrl = await dataPlane.start();
+        }
+
         deps.lifecycle.addShutdownHook(async () => {
+          await dataPlane?.stop();
           await embedded.stop();
           stopSweeping();
           await stopHistory();
@@ -132,6 +154,7 @@ export const gekkoPlugin = createBackendPlugin({
             models,
             gateway,
             embedded,
+            dataPlaneUrl,
             chaos:
               config.getOptionalBoolean('gekko.gpu.chaos.enabled') ?? false,
           }),

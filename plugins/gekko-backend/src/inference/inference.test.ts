@@ -48,7 +48,12 @@ const user = mockCredentials.user.header('user:default/ava');
 
 async function startBackend(
   knex: Knex,
-  options: { workers?: number; deny?: boolean; modelsDir?: string } = {},
+  options: {
+    workers?: number;
+    deny?: boolean;
+    modelsDir?: string;
+    dataPlane?: boolean;
+  } = {},
 ) {
   const { server } = await startTestBackend({
     features: [
@@ -62,6 +67,7 @@ async function startBackend(
             inference: {
               modelsDir: options.modelsDir ?? repoModels,
               embedded: { workers: options.workers ?? 2, pool: 'cpu-dr' },
+              ...(options.dataPlane ? { dataPlane: { port: 0 } } : {}),
               models: [nhits],
             },
           },
@@ -513,6 +519,159 @@ describe.each(databases.eachSupportedId())('inference on %s', databaseId => {
           .send({ inputs: windows(1) })
       ).status,
     ).toBe(401);
+  });
+
+  it('serves predict on the data plane port too, with the same answers, errors and security', async () => {
+    const server = await startBackend(knex, { workers: 1, dataPlane: true });
+    await modelReady(server, 1);
+    const where = await request(server)
+      .get('/api/gekko/inference/data-plane')
+      .set('Authorization', user);
+    expect(where.status).toBe(200);
+    const url = `${where.body.url}/api/gekko/inference/models/nhits-price/predict`;
+    const token = mockCredentials.user.token('user:default/ava');
+    const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          ...headers,
+        },
+        body,
+      });
+
+    const viaPortal = await predict(server, { inputs: windows(2) });
+    const direct = await post(JSON.stringify({ inputs: windows(2) }));
+    expect(direct.status).toBe(200);
+    const answer = await direct.json();
+    expect(answer).toMatchObject({
+      model: 'nhits-price',
+      version: '1',
+      attempts: 1,
+    });
+    expect(answer.outputs).toEqual(viaPortal.body.outputs);
+
+    const binary = await post(
+      Buffer.from(Float32Array.from(windows(2).flat()).buffer),
+      {
+        'content-type': 'application/octet-stream',
+        'x-gekko-shape': '2,120',
+        accept: 'application/octet-stream',
+      },
+    );
+    expect(binary.status).toBe(200);
+    const floats = new Float32Array(await binary.arrayBuffer());
+    expect(Array.from(floats)).toEqual(
+      viaPortal.body.outputs.forecast.data.map((v: number) => Math.fround(v)),
+    );
+
+    const failures: Array<[Promise<Response>, number, RegExp]> = [
+      [
+        fetch(url, { method: 'POST', body: '{}' }),
+        401,
+        /Authorization: Bearer/,
+      ],
+      [
+        fetch(url, {
+          method: 'POST',
+          headers: { authorization: 'Bearer not-a-token' },
+          body: '{}',
+        }),
+        401,
+        /./,
+      ],
+      [
+        post(JSON.stringify({ inputs: [[1, 2]] })),
+        400,
+        /expects shape \[rows, 120\], got \[1, 2\]/,
+      ],
+      [post('{"inputs": ['), 400, /Malformed JSON body/],
+      [
+        post('1,2', { 'content-type': 'text/csv' }),
+        415,
+        /application\/octet-stream/,
+      ],
+      [post(JSON.stringify({ inputs: windows(65) })), 413, /maxBatchSize 64/],
+      [
+        post(Buffer.alloc(17 * 1024 * 1024), {
+          'content-type': 'application/octet-stream',
+          'x-gekko-shape': '1,120',
+        }),
+        413,
+        /16 MiB limit/,
+      ],
+      [
+        fetch(url.replace('nhits-price/predict', 'nope/predict'), {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({ inputs: windows(1) }),
+        }),
+        404,
+        /No model named nope/,
+      ],
+      [
+        fetch(`${where.body.url}/api/gekko/pools`, {
+          headers: { authorization: `Bearer ${token}` },
+        }),
+        404,
+        /serves only POST/,
+      ],
+      [
+        fetch(url, { headers: { authorization: `Bearer ${token}` } }),
+        405,
+        /Use POST/,
+      ],
+    ];
+    for (const [pending, status, message] of failures) {
+      const res = await pending;
+      const body = await res.json();
+      expect({ status: res.status, message: body.error.message }).toEqual({
+        status,
+        message: expect.stringMatching(message),
+      });
+      expect(res.headers.get('x-request-id')).toBeTruthy();
+    }
+    // Still serving.
+    expect((await post(JSON.stringify({ inputs: windows(1) }))).status).toBe(
+      200,
+    );
+  });
+
+  it('refuses the data plane to callers the policy denies, and records each denial', async () => {
+    const server = await startBackend(knex, {
+      workers: 0,
+      deny: true,
+      dataPlane: true,
+    });
+    const where = await request(server)
+      .get('/api/gekko/inference/data-plane')
+      .set('Authorization', user);
+    const res = await fetch(
+      `${where.body.url}/api/gekko/inference/models/nhits-price/predict`,
+      {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${mockCredentials.user.token(
+            'user:default/eve',
+          )}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ inputs: windows(1) }),
+      },
+    );
+    expect(res.status).toBe(403);
+    expect((await res.json()).error.message).toMatch(
+      /gekko\.inference\.invoke/,
+    );
+    expect(
+      await knex('gekko_audit_records')
+        .where({ outcome: 'denied' })
+        .select('actor', 'action'),
+    ).toEqual([{ actor: 'user:default/eve', action: 'inference.invoke' }]);
   });
 
   it('loses no request when a worker thread dies under load', async () => {

@@ -1,4 +1,4 @@
-import { InputError } from '@backstage/errors';
+import { InputError, NotFoundError } from '@backstage/errors';
 import {
   deployModelVersionSchema,
   gekkoInferenceInvokePermission,
@@ -45,15 +45,24 @@ const listQuery = z.object({ pool: modelName.optional() }).strict();
 
 const shapeHeader = /^\s*\d+(\s*[,x]\s*\d+)+\s*$/;
 
+/** A predict request as either HTTP server read it. */
+export interface PredictHttpInput {
+  /** Whether the body is `application/octet-stream` float32 (else JSON). */
+  binary: boolean;
+  header(name: string): string | undefined;
+  /** The parsed JSON value, or the raw bytes of a binary body. */
+  body: unknown;
+}
+
 /** Parses the predict body (JSON or binary float32) into rows of float32 features. */
-function readPredictBody(req: express.Request): {
+export function readPredictBody(req: PredictHttpInput): {
   rows: number;
   featureShape: number[];
   input: Float32Array;
   version?: string;
   deadlineMs?: number;
 } {
-  if (req.is('application/octet-stream')) {
+  if (req.binary) {
     const header = req.header('x-gekko-shape');
     if (!header || !shapeHeader.test(header)) {
       throw new InputError(
@@ -151,7 +160,8 @@ function readPredictBody(req: express.Request): {
   };
 }
 
-function toResponse(result: GatewayResult): PredictResponse {
+/** The JSON answer of a predict request. */
+export function toResponse(result: GatewayResult): PredictResponse {
   const outputs: PredictResponse['outputs'] = {};
   for (const [name, tensor] of Object.entries(result.outputs)) {
     outputs[name] = { shape: tensor.dims, data: Array.from(tensor.data) };
@@ -165,6 +175,33 @@ function toResponse(result: GatewayResult): PredictResponse {
     attempts: result.attempts,
     outputs,
     latencyMs: Math.round(result.latencyMs * 1000) / 1000,
+  };
+}
+
+/** The binary answer of a predict request: float32 outputs back to back, described in headers. */
+export function toBinaryResponse(result: GatewayResult): {
+  headers: Record<string, string>;
+  body: Buffer;
+} {
+  const tensors = Object.entries(result.outputs);
+  const total = tensors.reduce((n, [, t]) => n + t.data.length, 0);
+  const out = new Float32Array(total);
+  let offset = 0;
+  for (const [, t] of tensors) {
+    out.set(t.data, offset);
+    offset += t.data.length;
+  }
+  return {
+    headers: {
+      'content-type': 'application/octet-stream',
+      'x-gekko-outputs': JSON.stringify(
+        tensors.map(([n, t]) => ({ name: n, shape: t.dims })),
+      ),
+      'x-gekko-model': `${result.model}@${result.version}`,
+      'x-gekko-worker': result.worker,
+      'x-gekko-provider': result.provider,
+    },
+    body: Buffer.from(out.buffer),
   };
 }
 
@@ -241,29 +278,18 @@ export function createPredictRouter(options: {
     ...predictBody(),
     async (req, res) => {
       const { name } = parseInput(nameParams, req.params, 'model');
-      const body = readPredictBody(req);
+      const body = readPredictBody({
+        binary: !!req.is('application/octet-stream'),
+        header: h => req.header(h),
+        body: req.body,
+      });
       const result = await gateway.predict({ model: name, ...body });
       if (
         req.accepts(['application/json', 'application/octet-stream']) ===
         'application/octet-stream'
       ) {
-        const tensors = Object.entries(result.outputs);
-        const total = tensors.reduce((n, [, t]) => n + t.data.length, 0);
-        const out = new Float32Array(total);
-        let offset = 0;
-        for (const [, t] of tensors) {
-          out.set(t.data, offset);
-          offset += t.data.length;
-        }
-        res.setHeader('content-type', 'application/octet-stream');
-        res.setHeader(
-          'x-gekko-outputs',
-          JSON.stringify(tensors.map(([n, t]) => ({ name: n, shape: t.dims }))),
-        );
-        res.setHeader('x-gekko-model', `${result.model}@${result.version}`);
-        res.setHeader('x-gekko-worker', result.worker);
-        res.setHeader('x-gekko-provider', result.provider);
-        res.end(Buffer.from(out.buffer));
+        const binary = toBinaryResponse(result);
+        res.set(binary.headers).end(binary.body);
         return;
       }
       res.json(toResponse(result));
@@ -276,9 +302,24 @@ export function createPredictRouter(options: {
 export function createModelsRouter(options: {
   guard: AccessGuard;
   models: ModelService;
+  dataPlaneUrl?: string;
 }): express.Router {
-  const { guard, models } = options;
+  const { guard, models, dataPlaneUrl } = options;
   const router = Router();
+
+  // Where the predict route is also served without Backstage's HTTP stack (see InferenceDataPlane).
+  router.get('/inference/data-plane', async (req, res) => {
+    await guard.caller(req);
+    if (!dataPlaneUrl) {
+      throw new NotFoundError(
+        'The inference data plane is off; set gekko.inference.dataPlane.port to turn it on. The portal route serves predict meanwhile',
+      );
+    }
+    res.json({
+      url: dataPlaneUrl,
+      predictPath: '/api/gekko/inference/models/{name}/predict',
+    });
+  });
 
   router.get('/inference/models', async (req, res) => {
     await guard.caller(req);

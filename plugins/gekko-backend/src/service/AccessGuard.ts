@@ -12,6 +12,20 @@ import type { Request } from 'express';
 import { AuditTrail } from '../audit/AuditTrail';
 import { requestIdOf } from './http';
 
+/** What a caller tries, for the 403 message and the audit record of a denial. */
+export interface AuthorizeAttempt {
+  action: string;
+  target?: string | null;
+  what: string;
+  /**
+   * Reuse an ALLOW for the same caller and permission for a few seconds. For the inference hot
+   * path only, where asking the permission backend per request would cost more than the
+   * inference: a revoked grant then takes effect after at most `decisionCacheMs`. Denials are
+   * never cached, and each one is audited.
+   */
+  cacheable?: boolean;
+}
+
 /** Who made a request, as the audit trail names them. */
 export interface Caller {
   credentials: BackstageCredentials;
@@ -69,20 +83,23 @@ export class AccessGuard {
   async authorize(
     req: Request,
     permission: BasicPermission,
-    attempt: {
-      action: string;
-      target?: string | null;
-      what: string;
-      /**
-       * Reuse an ALLOW for the same caller and permission for a few seconds. For the inference hot
-       * path only, where asking the permission backend per request would cost more than the
-       * inference: a revoked grant then takes effect after at most `decisionCacheMs`. Denials are
-       * never cached, and each one is audited.
-       */
-      cacheable?: boolean;
-    },
+    attempt: AuthorizeAttempt,
   ): Promise<Caller> {
     const caller = await this.caller(req);
+    return this.authorizeCaller(caller, permission, attempt, {
+      method: req.method,
+      path: req.originalUrl.split('?')[0],
+      req,
+    });
+  }
+
+  /** {@link AccessGuard.authorize} for a caller authenticated elsewhere (the inference data plane). */
+  async authorizeCaller(
+    caller: Caller,
+    permission: BasicPermission,
+    attempt: AuthorizeAttempt,
+    request: { method: string; path: string; req?: Request },
+  ): Promise<Caller> {
     const ttl = this.options.decisionCacheMs ?? 5000;
     const key = `${caller.actor}|${permission.name}`;
     if (attempt.cacheable && ttl > 0) {
@@ -109,11 +126,11 @@ export class AccessGuard {
         requestId: caller.requestId,
         details: {
           permission: permission.name,
-          method: req.method,
-          path: req.originalUrl.split('?')[0],
+          method: request.method,
+          path: request.path,
         },
       },
-      req,
+      request.req,
     );
     throw new NotAllowedError(
       `You are not allowed to ${attempt.what}: it needs the ${permission.name} permission. Ask a portal admin to grant it.`,

@@ -30,6 +30,7 @@ export function createRouter(options: {
   gateway: InferenceGateway;
   embedded?: EmbeddedWorkers;
   chaos?: boolean;
+  dataPlaneUrl?: string;
 }): express.Router {
   const router = Router();
   router.use(assignRequestId);

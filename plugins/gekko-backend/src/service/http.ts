@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 /** Largest JSON body any gekko route accepts. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
+export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,100}$/;
 
 /** The request id of a request: the caller's `x-request-id` when well-formed, else a new one. */
 export function requestIdOf(req: express.Request): string {
@@ -91,24 +91,43 @@ export function errorHandler(logger: LoggerService): ErrorRequestHandler {
       next(error);
       return;
     }
-    const statusCode = statusOf(error);
-    const requestId = requestIdOf(req);
-    let body = serializeError(error, { includeStack: false });
-    if (statusCode >= 500) {
-      logger.error(
-        `${req.method} ${req.originalUrl} failed (request ${requestId})`,
-        error,
-      );
-      body = {
-        name: 'InternalServerError',
-        message: `The gekko backend failed to handle this request; look for request id ${requestId} in its logs`,
-      };
-    }
-    res.status(statusCode).json({
+    const { statusCode, body } = errorResponse(
+      error,
+      { method: req.method, url: req.originalUrl, id: requestIdOf(req) },
+      logger,
+    );
+    res.status(statusCode).json(body);
+  };
+}
+
+/**
+ * The status and Backstage-shaped body for an error: 4xx say what was wrong; anything else is logged
+ * and answered with a 500 that names the request id, never with a stack.
+ */
+export function errorResponse(
+  error: unknown,
+  request: { method: string; url: string; id: string },
+  logger: LoggerService,
+): { statusCode: number; body: object } {
+  const statusCode = statusOf(error);
+  let body = serializeError(error as Error, { includeStack: false });
+  if (statusCode >= 500) {
+    logger.error(
+      `${request.method} ${request.url} failed (request ${request.id})`,
+      error as Error,
+    );
+    body = {
+      name: 'InternalServerError',
+      message: `The gekko backend failed to handle this request; look for request id ${request.id} in its logs`,
+    };
+  }
+  return {
+    statusCode,
+    body: {
       error: { name: body.name, message: body.message },
-      request: { method: req.method, url: req.originalUrl, id: requestId },
+      request,
       response: { statusCode },
-    });
+    },
   };
 }
 

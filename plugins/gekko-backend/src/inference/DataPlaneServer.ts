@@ -1,0 +1,242 @@
+import { AuthService, LoggerService } from '@backstage/backend-plugin-api';
+import {
+  AuthenticationError,
+  InputError,
+  NotFoundError,
+} from '@backstage/errors';
+import {
+  gekkoInferenceInvokePermission,
+  parseInput,
+} from '@gekko/plugin-gekko-common';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { AccessGuard, actorOf } from '../service/AccessGuard';
+import { errorResponse, REQUEST_ID } from '../service/http';
+import { GatewayHttpError, InferenceGateway } from './InferenceGateway';
+import {
+  PREDICT_BODY_LIMIT_BYTES,
+  readPredictBody,
+  toBinaryResponse,
+  toResponse,
+} from './router';
+
+const PREDICT_PATH = /^\/api\/gekko\/inference\/models\/([^/]+)\/predict$/;
+const modelName = z.object({
+  name: z
+    .string()
+    .max(63, 'must be at most 63 characters')
+    .regex(
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+      'must be a model name: lower-case letters, digits and dashes',
+    ),
+});
+
+/** Options of an {@link InferenceDataPlane}. */
+export interface InferenceDataPlaneOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  auth: AuthService;
+  guard: AccessGuard;
+  gateway: InferenceGateway;
+  logger: LoggerService;
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      reject(tooLarge());
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(tooLarge());
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () =>
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)),
+    );
+    req.on('error', reject);
+  });
+}
+
+function tooLarge() {
+  return new GatewayHttpError(
+    413,
+    'PayloadTooLargeError',
+    `The request body is larger than the ${
+      PREDICT_BODY_LIMIT_BYTES / 1024 / 1024
+    } MiB limit; split the batch`,
+  );
+}
+
+/**
+ * The inference data plane: the predict route on a port of its own, served by a bare `node:http`
+ * server instead of Backstage's Express stack (helmet, CORS, compression, routing), as Triton and
+ * KServe keep inference off their management API. Same path, bodies, answers and errors as
+ * `POST /api/gekko/inference/models/{name}/predict` on the portal, and the same security: the
+ * Backstage token is checked by the auth service, `gekko.inference.invoke` by the permission
+ * framework, and a denial is a 403 with an audit record.
+ */
+export class InferenceDataPlane {
+  private server: http.Server | undefined;
+
+  constructor(private readonly options: InferenceDataPlaneOptions) {}
+
+  /** Starts listening; resolves with the address clients should use. */
+  async start(): Promise<string> {
+    const server = http.createServer((req, res) => {
+      this.handle(req, res).catch(() => res.destroy());
+    });
+    server.keepAliveTimeout = 65_000;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = this.options.host.includes(':')
+      ? `[${this.options.host}]`
+      : this.options.host;
+    const url = `http://${host}:${port}`;
+    this.options.logger.info(`Inference data plane listening on ${url}`);
+    return url;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeIdleConnections?.();
+    await new Promise<void>(resolve => server.close(() => resolve()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse) {
+    const given = req.headers['x-request-id'];
+    const requestId =
+      typeof given === 'string' && REQUEST_ID.test(given)
+        ? given
+        : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const url = req.url ?? '/';
+    const path = url.split('?')[0];
+    try {
+      const match = PREDICT_PATH.exec(path);
+      if (!match) {
+        throw new NotFoundError(
+          `The inference data plane serves only POST /api/gekko/inference/models/{name}/predict, not ${req.method} ${path}`,
+        );
+      }
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        throw new GatewayHttpError(
+          405,
+          'MethodNotAllowedError',
+          `Use POST for ${path}`,
+        );
+      }
+      const authorization = req.headers.authorization ?? '';
+      const token = /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+      if (!token) {
+        throw new AuthenticationError(
+          'Send a Backstage token as Authorization: Bearer <token> (a user token, or a static token from backend.auth.externalAccess)',
+        );
+      }
+      const credentials = await this.options.auth.authenticate(token);
+      if (
+        !this.options.auth.isPrincipal(credentials, 'user') &&
+        !this.options.auth.isPrincipal(credentials, 'service')
+      ) {
+        throw new AuthenticationError('Only users and services may predict');
+      }
+      await this.options.guard.authorizeCaller(
+        { credentials, actor: actorOf(credentials), requestId },
+        gekkoInferenceInvokePermission,
+        {
+          action: 'inference.invoke',
+          target: null,
+          what: 'run models through the inference gateway',
+          cacheable: true,
+        },
+        { method: req.method, path },
+      );
+      const { name } = parseInput(
+        modelName,
+        { name: decodeURIComponent(match[1]) },
+        'model',
+      );
+      const type = (req.headers['content-type'] ?? '').split(';')[0].trim();
+      const binary = type === 'application/octet-stream';
+      if (!binary && type !== 'application/json') {
+        throw new GatewayHttpError(
+          415,
+          'UnsupportedMediaTypeError',
+          `Send the inputs as application/json, or as application/octet-stream float32 with an x-gekko-shape header (got ${
+            type || 'no Content-Type'
+          })`,
+        );
+      }
+      const raw = await readBody(req, PREDICT_BODY_LIMIT_BYTES);
+      let body: unknown = raw;
+      if (!binary) {
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+        } catch (error) {
+          throw new InputError(
+            `Malformed JSON body: ${
+              (error as Error).message
+            }. Send one JSON object`,
+          );
+        }
+      }
+      const input = readPredictBody({
+        binary,
+        header: h => {
+          const v = req.headers[h.toLowerCase()];
+          return Array.isArray(v) ? v[0] : v;
+        },
+        body,
+      });
+      const result = await this.options.gateway.predict({
+        model: name,
+        ...input,
+      });
+      if ((req.headers.accept ?? '').includes('application/octet-stream')) {
+        const out = toBinaryResponse(result);
+        res.writeHead(200, out.headers);
+        res.end(out.body);
+        return;
+      }
+      const json = JSON.stringify(toResponse(result));
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(json),
+      });
+      res.end(json);
+    } catch (error) {
+      const { statusCode, body } = errorResponse(
+        error,
+        { method: req.method ?? 'GET', url, id: requestId },
+        this.options.logger,
+      );
+      const json = JSON.stringify(body);
+      if (!req.complete) res.setHeader('connection', 'close');
+      res.writeHead(statusCode, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(json),
+      });
+      res.end(json);
+      if (!req.complete) req.resume();
+    }
+  }
+}

@@ -1,5 +1,9 @@
 import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
-import { GPU_POOL_ENTITY_TYPE } from '@gekko/plugin-gekko-common';
+import {
+  GEKKO_ANNOTATIONS,
+  GPU_POOL_ENTITY_TYPE,
+} from '@gekko/plugin-gekko-common';
+import { gpuUtilizationRouteRef } from './routes';
 
 /**
  * The Audit tab on Components, Resources and Systems.
@@ -29,5 +33,35 @@ export const entityGpuPoolContent = EntityContentBlueprint.make({
     filter: { kind: 'resource', 'spec.type': GPU_POOL_ENTITY_TYPE },
     loader: () =>
       import('./pools/GpuPoolContent').then(m => <m.GpuPoolContent />),
+  },
+});
+
+/**
+ * The GPU utilization tab: live workers, 15 minute and 24 hour charts and model versions of a GPU
+ * pool, on `gpu-pool` Resources and on Components that name their pool in `gekko.io/gpu-pool`.
+ *
+ * @public
+ */
+export const entityGpuUtilizationContent = EntityContentBlueprint.make({
+  name: 'gpu-utilization',
+  params: {
+    path: 'gpu-utilization',
+    title: 'GPU utilization',
+    routeRef: gpuUtilizationRouteRef,
+    filter: {
+      $any: [
+        { kind: 'resource', 'spec.type': GPU_POOL_ENTITY_TYPE },
+        {
+          kind: 'component',
+          [`metadata.annotations.${GEKKO_ANNOTATIONS.gpuPool}` as const]: {
+            $exists: true,
+          },
+        },
+      ],
+    },
+    loader: () =>
+      import('./utilization/GpuUtilizationContent').then(m => (
+        <m.GpuUtilizationContent />
+      )),
   },
 });

@@ -1,5 +1,6 @@
 /**
- * The Gekko portal's entity tabs, audit trail and GPU pools, for Backstage's new frontend system.
+ * The Gekko portal's entity tabs, audit trail, GPU pools and GPU utilization, for Backstage's new
+ * frontend system.
  *
  * @packageDocumentation
  */

@@ -3,7 +3,12 @@ import type {
   AuditPage,
   AuditRecordsQuery,
   AuditVerifyResult,
+  GpuCapacityList,
   GpuPool,
+  GpuWorkerList,
+  ModelVersionList,
+  UtilizationHistory,
+  UtilizationRange,
 } from '@gekko/plugin-gekko-common';
 
 export type { AuditRecordsQuery };
@@ -22,6 +27,17 @@ export interface GekkoApi {
   getAuditRecords(query?: AuditRecordsQuery): Promise<AuditPage>;
   /** Walks the audit hash chain and says whether it is intact. */
   verifyAuditChain(): Promise<AuditVerifyResult>;
+  /** The live inference workers, of one pool or of all. */
+  listGpuWorkers(pool?: string): Promise<GpuWorkerList>;
+  /** Live capacity per pool; a pool that never had a worker may be absent. */
+  getGpuCapacity(): Promise<GpuCapacityList>;
+  /** Per-worker utilization series of a pool: the last 15 minutes live, or 24 hours from the database. */
+  getUtilization(
+    pool: string,
+    range: UtilizationRange,
+  ): Promise<UtilizationHistory>;
+  /** Registered model versions, of the pools that serve them, with where they are loaded now. */
+  listModelVersions(pool?: string): Promise<ModelVersionList>;
 }
 
 /**

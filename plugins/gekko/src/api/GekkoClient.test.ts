@@ -94,6 +94,107 @@ describe('GekkoClient', () => {
     expect(fetchApi.requested).toEqual([`${baseUrl}/audit/verify`]);
   });
 
+  it('lists the workers of one pool, its name encoded into the query', async () => {
+    const fetchApi = fakeFetchApi(200, { items: [] });
+
+    const workers = await createClient(fetchApi).listGpuWorkers('h100 primary');
+
+    expect(workers).toEqual({ items: [] });
+    expect(fetchApi.requested).toEqual([
+      `${baseUrl}/gpu/workers?pool=h100+primary`,
+    ]);
+  });
+
+  it('lists the workers of every pool when no pool is named', async () => {
+    const fetchApi = fakeFetchApi(200, { items: [] });
+
+    await createClient(fetchApi).listGpuWorkers();
+
+    expect(fetchApi.requested).toEqual([`${baseUrl}/gpu/workers`]);
+  });
+
+  it('gets the live capacity of every pool', async () => {
+    const capacity = {
+      items: [
+        {
+          pool: 'h100-primary',
+          workers: 2,
+          readyWorkers: 1,
+          devices: 3,
+          requestsPerSecond: 12.5,
+          queueDepth: 4,
+        },
+      ],
+    };
+    const fetchApi = fakeFetchApi(200, capacity);
+
+    expect(await createClient(fetchApi).getGpuCapacity()).toEqual(capacity);
+    expect(fetchApi.requested).toEqual([`${baseUrl}/gpu/capacity`]);
+  });
+
+  it.each(['15m', '24h'] as const)(
+    'asks for the %s utilization history of a pool',
+    async range => {
+      const fetchApi = fakeFetchApi(200, { range, series: [] });
+
+      const history = await createClient(fetchApi).getUtilization(
+        'm2/dev&x',
+        range,
+      );
+
+      expect(history).toEqual({ range, series: [] });
+      const url = new URL(fetchApi.requested[0]);
+      expect(`${url.origin}${url.pathname}`).toBe(`${baseUrl}/gpu/utilization`);
+      expect(Object.fromEntries(url.searchParams)).toEqual({
+        pool: 'm2/dev&x',
+        range,
+      });
+    },
+  );
+
+  it('lists the model versions of a pool, and of every pool', async () => {
+    const fetchApi = fakeFetchApi(200, { items: [] });
+    const client = createClient(fetchApi);
+
+    await client.listModelVersions('h100-primary');
+    await client.listModelVersions();
+
+    expect(fetchApi.requested).toEqual([
+      `${baseUrl}/inference/models?pool=h100-primary`,
+      `${baseUrl}/inference/models`,
+    ]);
+  });
+
+  it.each([
+    ['listGpuWorkers', (c: GekkoClient) => c.listGpuWorkers('h100-primary')],
+    ['getGpuCapacity', (c: GekkoClient) => c.getGpuCapacity()],
+    [
+      'getUtilization',
+      (c: GekkoClient) => c.getUtilization('h100-primary', '24h'),
+    ],
+    ['listModelVersions', (c: GekkoClient) => c.listModelVersions()],
+  ])(
+    '%s turns an error body into a ResponseError with its message',
+    async (_method, call) => {
+      const fetchApi = fakeFetchApi(503, {
+        error: {
+          name: 'ServiceUnavailableError',
+          message: 'The GPU manager is not running',
+        },
+        response: { statusCode: 503 },
+      });
+
+      const error = await call(createClient(fetchApi)).catch(e => e);
+
+      expect(ResponseError.is(error)).toBe(true);
+      expect(error.statusCode).toBe(503);
+      expect(error.cause).toMatchObject({
+        name: 'ServiceUnavailableError',
+        message: 'The GPU manager is not running',
+      });
+    },
+  );
+
   it.each([
     [403, 'NotAllowedError', 'You are not allowed to read the audit trail'],
     [404, 'NotFoundError', 'No GPU pool named a100-legacy'],

@@ -3,7 +3,12 @@ import { ResponseError } from '@backstage/errors';
 import type {
   AuditPage,
   AuditVerifyResult,
+  GpuCapacityList,
   GpuPool,
+  GpuWorkerList,
+  ModelVersionList,
+  UtilizationHistory,
+  UtilizationRange,
 } from '@gekko/plugin-gekko-common';
 import type { AuditRecordsQuery, GekkoApi } from './GekkoApi';
 
@@ -31,6 +36,37 @@ export class GekkoClient implements GekkoApi {
   }
 
   async getAuditRecords(query: AuditRecordsQuery = {}): Promise<AuditPage> {
+    return this.get('/audit/records', query);
+  }
+
+  async verifyAuditChain(): Promise<AuditVerifyResult> {
+    return this.get('/audit/verify');
+  }
+
+  async listGpuWorkers(pool?: string): Promise<GpuWorkerList> {
+    return this.get('/gpu/workers', { pool });
+  }
+
+  async getGpuCapacity(): Promise<GpuCapacityList> {
+    return this.get('/gpu/capacity');
+  }
+
+  async getUtilization(
+    pool: string,
+    range: UtilizationRange,
+  ): Promise<UtilizationHistory> {
+    return this.get('/gpu/utilization', { pool, range });
+  }
+
+  async listModelVersions(pool?: string): Promise<ModelVersionList> {
+    return this.get('/inference/models', { pool });
+  }
+
+  /** GETs a path of the backend, with the query parameters that are set. */
+  private async get<T>(
+    path: string,
+    query: Record<string, string | number | undefined> = {},
+  ): Promise<T> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) {
       if (value !== undefined) {
@@ -38,16 +74,10 @@ export class GekkoClient implements GekkoApi {
       }
     }
     const search = params.toString();
-    return this.get(`/audit/records${search ? `?${search}` : ''}`);
-  }
-
-  async verifyAuditChain(): Promise<AuditVerifyResult> {
-    return this.get('/audit/verify');
-  }
-
-  private async get<T>(path: string): Promise<T> {
     const baseUrl = await this.discoveryApi.getBaseUrl('gekko');
-    const response = await this.fetchApi.fetch(`${baseUrl}${path}`);
+    const response = await this.fetchApi.fetch(
+      `${baseUrl}${path}${search ? `?${search}` : ''}`,
+    );
     if (!response.ok) {
       throw await ResponseError.fromResponse(response);
     }

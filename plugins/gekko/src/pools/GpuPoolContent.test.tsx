@@ -7,8 +7,12 @@ import {
 import type { GpuPool } from '@gekko/plugin-gekko-common';
 import { screen, within } from '@testing-library/react';
 import { gekkoApiRef } from '../api/GekkoApi';
-import { entityGpuPoolContent } from '../entityContents';
-import { FakeGekkoApi } from '../testUtils/FakeGekkoApi';
+import {
+  entityGpuPoolContent,
+  entityGpuUtilizationContent,
+} from '../entityContents';
+import { FakeGekkoApi, responseError } from '../testUtils/FakeGekkoApi';
+import { h100PoolCapacity } from '../testUtils/gpuFixtures';
 
 const h100Pool: GpuPool = {
   name: 'h100-primary',
@@ -49,14 +53,42 @@ const tradingEngine: Entity = {
   relations: [{ type: 'ownedBy', targetRef: 'group:default/quant' }],
 };
 
-function renderPoolTab(entity: Entity, pools: GpuPool[]) {
+function renderPoolTab(
+  entity: Entity,
+  pools: GpuPool[],
+  options: {
+    gekkoApi?: FakeGekkoApi;
+    /** Installs the GPU utilization tab too, as the app does. */
+    withUtilizationTab?: boolean;
+  } = {},
+) {
   return renderTestApp({
-    extensions: [createTestEntityPage({ entity }), entityGpuPoolContent],
+    extensions: [
+      createTestEntityPage({ entity }),
+      entityGpuPoolContent,
+      ...(options.withUtilizationTab ? [entityGpuUtilizationContent] : []),
+    ],
     apis: [
-      [gekkoApiRef, new FakeGekkoApi({ pools })],
+      [gekkoApiRef, options.gekkoApi ?? new FakeGekkoApi({ pools })],
       catalogApiMock({ entities: [entity, tradingEngine] }),
     ],
   });
+}
+
+/** The text of the metadata row that `label` heads, within a card. */
+function reading(card: HTMLElement, label: string): string | null | undefined {
+  return within(card).getByText(label).closest('tr')?.textContent;
+}
+
+/** The card whose title is `title`. */
+async function findCard(title: string): Promise<HTMLElement> {
+  const card = (await screen.findByText(title)).closest<HTMLElement>(
+    '.MuiCard-root',
+  );
+  if (!card) {
+    throw new Error(`No card titled ${title}`);
+  }
+  return card;
 }
 
 describe('GPU pool tab', () => {
@@ -124,5 +156,66 @@ describe('GPU pool tab', () => {
     );
 
     expect(await screen.findByTestId('empty-entity-page')).toBeInTheDocument();
+  });
+
+  it('shows the live capacity of the pool next to its configured capacity', async () => {
+    renderPoolTab(poolEntity('h100-primary'), [h100Pool], {
+      gekkoApi: new FakeGekkoApi({
+        pools: [h100Pool],
+        capacity: [h100PoolCapacity],
+      }),
+    });
+
+    const live = await findCard('Live capacity');
+    expect(await within(live).findByText('Ready workers')).toBeInTheDocument();
+    expect(reading(live, 'Ready workers')).toBe('Ready workers1 of 2');
+    expect(reading(live, 'Devices')).toBe('Devices2');
+    expect(reading(live, 'Memory')).toBe('Memory110 GiB / 159.3 GiB');
+    expect(reading(live, 'Utilization')).toBe('Utilization87%');
+    expect(reading(live, 'Throughput')).toBe('Throughput412.7 req/s');
+    expect(screen.getByText('8 devices, 640 GiB memory')).toBeInTheDocument();
+  });
+
+  it('says when no worker has joined the pool', async () => {
+    renderPoolTab(poolEntity('h100-primary'), [h100Pool]);
+
+    const live = await findCard('Live capacity');
+    expect(
+      await within(live).findByText(/No worker has joined this pool/),
+    ).toBeInTheDocument();
+    expect(reading(live, 'Ready workers')).toBe('Ready workers0 of 0');
+    expect(reading(live, 'Memory')).toBe('Memory—');
+  });
+
+  it('points to the GPU utilization tab for the details', async () => {
+    renderPoolTab(poolEntity('h100-primary'), [h100Pool], {
+      withUtilizationTab: true,
+    });
+
+    const live = await findCard('Live capacity');
+    expect(
+      await within(live).findByRole('link', {
+        name: /GPU utilization, per worker and over time/,
+      }),
+    ).toHaveAttribute('href', '/gpu-utilization');
+  });
+
+  it('shows why the live capacity is unknown when the backend fails', async () => {
+    renderPoolTab(poolEntity('h100-primary'), [h100Pool], {
+      gekkoApi: new FakeGekkoApi({
+        pools: [h100Pool],
+        gpuError: await responseError(
+          503,
+          'ServiceUnavailableError',
+          'The GPU manager is not running',
+        ),
+      }),
+    });
+
+    const live = await findCard('Live capacity');
+    expect(
+      await within(live).findByText('The GPU manager is not running'),
+    ).toBeInTheDocument();
+    expect(within(live).queryByText('Ready workers')).not.toBeInTheDocument();
   });
 });

@@ -3,7 +3,15 @@ import type {
   AuditPage,
   AuditRecord,
   AuditVerifyResult,
+  GpuCapacityList,
   GpuPool,
+  GpuPoolCapacity,
+  GpuWorkerList,
+  GpuWorkerStatus,
+  ModelVersion,
+  ModelVersionList,
+  UtilizationHistory,
+  UtilizationRange,
 } from '@gekko/plugin-gekko-common';
 import type { AuditRecordsQuery, GekkoApi } from '../api/GekkoApi';
 
@@ -24,7 +32,8 @@ export function responseError(
 
 /**
  * An in-memory Gekko backend: audit records newest first in pages of `pageSize`, with the same
- * cursor contract as the real one, and a fixed set of pools.
+ * cursor contract as the real one, a fixed set of pools, and a fixed snapshot of the GPU manager
+ * (workers, capacity, utilization history, model versions).
  */
 export class FakeGekkoApi implements GekkoApi {
   readonly auditQueries: AuditRecordsQuery[] = [];
@@ -37,6 +46,13 @@ export class FakeGekkoApi implements GekkoApi {
       pools?: GpuPool[];
       /** Makes every audit call fail with this error. */
       auditError?: Error;
+      workers?: GpuWorkerStatus[];
+      capacity?: GpuPoolCapacity[];
+      /** The history each range answers with; an empty one when absent. */
+      utilization?: Partial<Record<UtilizationRange, UtilizationHistory>>;
+      modelVersions?: ModelVersion[];
+      /** Makes every GPU and inference call fail with this error. */
+      gpuError?: Error;
     } = {},
   ) {}
 
@@ -91,5 +107,62 @@ export class FakeGekkoApi implements GekkoApi {
         reason: null,
       }
     );
+  }
+
+  async listGpuWorkers(pool?: string): Promise<GpuWorkerList> {
+    this.failIfGpuDown();
+    return {
+      items: (this.options.workers ?? []).filter(w => !pool || w.pool === pool),
+    };
+  }
+
+  async getGpuCapacity(): Promise<GpuCapacityList> {
+    this.failIfGpuDown();
+    return { items: this.options.capacity ?? [] };
+  }
+
+  async getUtilization(
+    pool: string,
+    range: UtilizationRange,
+  ): Promise<UtilizationHistory> {
+    this.failIfGpuDown();
+    const history = this.options.utilization?.[range];
+    if (history) {
+      return {
+        ...history,
+        pool,
+        series: history.series.filter(s => s.pool === pool),
+      };
+    }
+    const to = new Date();
+    const spanMs = range === '15m' ? 15 * 60_000 : 24 * 3600_000;
+    return {
+      pool,
+      range,
+      stepSeconds: range === '15m' ? 1 : 60,
+      from: new Date(to.getTime() - spanMs).toISOString(),
+      to: to.toISOString(),
+      series: [],
+    };
+  }
+
+  async listModelVersions(pool?: string): Promise<ModelVersionList> {
+    this.failIfGpuDown();
+    return {
+      items: (this.options.modelVersions ?? []).filter(
+        v => !pool || v.pools.includes(pool),
+      ),
+    };
+  }
+
+  /** Makes the GPU and inference calls from now on fail with `error`, or succeed again without. */
+  setGpuError(error: Error | undefined) {
+    this.options.gpuError = error;
+  }
+
+  private failIfGpuDown() {
+    if (this.options.gpuError) {
+      throw this.options.gpuError;
+    }
   }
 }

@@ -80,7 +80,7 @@ export class ThreadWorkerConnection implements WorkerConnection {
       },
     );
     let lastError: string | undefined;
-    worker.on('error', error => {
+    worker.on('error', (error: Error) => {
       lastError = error.message;
     });
     this.exitPromise = new Promise(resolve => {

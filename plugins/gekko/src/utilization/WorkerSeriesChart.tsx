@@ -1,0 +1,139 @@
+import { Box, Flex, Text } from '@backstage/ui';
+import { useTheme } from '@material-ui/core/styles';
+import { useId } from 'react';
+import {
+  CartesianGrid,
+  Legend,
+  Line,
+  LineChart,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
+import type { ChartRow } from './chartData';
+import { formatClock } from './format';
+
+const CHART_HEIGHT = 240;
+
+/** A worker's line on a chart. */
+export interface ChartedWorker {
+  id: string;
+  label: string;
+  colour: string;
+}
+
+/** What {@link WorkerSeriesChart} draws. */
+export interface WorkerSeriesChartProps {
+  title: string;
+  /** The Y axis title, with its unit: `Utilization (%)`. */
+  axisLabel: string;
+  rows: ChartRow[];
+  workers: ChartedWorker[];
+  /** The time range shown, in epoch milliseconds. */
+  from: number;
+  to: number;
+  ticks: number[];
+  /** Y axis bounds; `'auto'` fits the data. */
+  yDomain: [number, number | 'auto'];
+  formatValue: (value: number) => string;
+  formatTime: (time: number) => string;
+  /** Says why there is no line, when no worker has a reading in the range. */
+  emptyText: string;
+}
+
+/** One reading of a pool's workers over time, a line per worker, with a legend and tooltips. */
+export function WorkerSeriesChart(props: WorkerSeriesChartProps) {
+  const { title, rows, workers, formatValue, formatTime } = props;
+  const theme = useTheme();
+  const titleId = useId();
+  const axisColour = theme.palette.text.secondary;
+
+  return (
+    <Box>
+      <figure aria-labelledby={titleId} style={{ margin: 0 }}>
+        <figcaption id={titleId}>
+          <Text as="span" variant="title-x-small">
+            {title}
+          </Text>
+        </figcaption>
+        {rows.length === 0 ? (
+          <Flex
+            align="center"
+            justify="center"
+            style={{ height: CHART_HEIGHT }}
+          >
+            <Text as="p" color="secondary">
+              {props.emptyText}
+            </Text>
+          </Flex>
+        ) : (
+          <ResponsiveContainer
+            width="100%"
+            height={CHART_HEIGHT}
+            initialDimension={{ width: 480, height: CHART_HEIGHT }}
+          >
+            <LineChart
+              data={rows}
+              title={title}
+              margin={{ top: 8, right: 16, bottom: 8, left: 8 }}
+            >
+              <CartesianGrid
+                strokeDasharray="3 3"
+                stroke={theme.palette.divider}
+              />
+              <XAxis
+                dataKey="t"
+                type="number"
+                scale="time"
+                domain={[props.from, props.to]}
+                ticks={props.ticks}
+                tickFormatter={formatClock}
+                tick={{ fill: axisColour, fontSize: 12 }}
+                stroke={axisColour}
+              />
+              <YAxis
+                domain={props.yDomain}
+                width={72}
+                allowDecimals={false}
+                tick={{ fill: axisColour, fontSize: 12 }}
+                stroke={axisColour}
+                label={{
+                  value: props.axisLabel,
+                  angle: -90,
+                  position: 'insideLeft',
+                  style: {
+                    textAnchor: 'middle',
+                    fill: axisColour,
+                    fontSize: 12,
+                  },
+                }}
+              />
+              <Tooltip
+                labelFormatter={time => formatTime(Number(time))}
+                formatter={value => formatValue(Number(value))}
+                contentStyle={{
+                  backgroundColor: theme.palette.background.paper,
+                  borderColor: theme.palette.divider,
+                }}
+              />
+              <Legend wrapperStyle={{ paddingTop: 8 }} />
+              {workers.map(worker => (
+                <Line
+                  key={worker.id}
+                  name={worker.label}
+                  dataKey={(row: ChartRow) => row.values[worker.id]}
+                  stroke={worker.colour}
+                  strokeWidth={2}
+                  dot={false}
+                  connectNulls={false}
+                  isAnimationActive={false}
+                />
+              ))}
+            </LineChart>
+          </ResponsiveContainer>
+        )}
+      </figure>
+    </Box>
+  );
+}

@@ -18,3 +18,21 @@ export * from './transport/thread/ThreadWorkerConnection';
 export { runThreadWorker } from './transport/thread/threadMain';
 export type { ThreadWorkerData } from './transport/thread/threadMain';
 export * from './runtime/inspectOnnx';
+export * from './transport/nats/NatsWorkerServer';
+export * from './transport/nats/NatsControlPlane';
+export * from './transport/nats/NatsWorkerConnection';
+export { describeNatsAuth } from './transport/nats/connectNats';
+export type { NatsAuth, NatsLinkOptions } from './transport/nats/connectNats';
+export {
+  DEFAULT_SUBJECT_PREFIX,
+  NATS_HEADERS,
+  defaultNatsWorkerId,
+  isSafeNatsToken,
+  natsSubjects,
+} from './transport/nats/subjects';
+export type { NatsSubjects } from './transport/nats/subjects';
+export type { InferReplyMeta } from './transport/nats/wire';
+export { runCli } from './cli/main';
+export type { CliIo } from './cli/main';
+export { parseCliArgs, CliUsageError } from './cli/parseCliArgs';
+export type { CliConfig } from './cli/parseCliArgs';

@@ -1,5 +1,6 @@
 /**
- * The Gekko portal's backend plugin: GPU pools and the hash-chained audit trail.
+ * The Gekko portal's backend plugin: GPU pools, the GPU manager, the inference gateway and model
+ * registry, and the hash-chained audit trail.
  *
  * @packageDocumentation
  */

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ModelHost } from '../runtime/ModelHost';
+import { closedLoop as runClosedLoop } from './closedLoop';
 
 const SECONDS = Number(process.env.GEKKO_BENCH_SECONDS ?? 3);
 const modelsDir = path.resolve(process.env.GEKKO_MODELS_DIR ?? '../../models');
@@ -29,28 +30,16 @@ async function forSeconds(fn: () => Promise<number>) {
 
 /** Batch-1 requests from `concurrency` callers for SECONDS; requests/s and p99 ms. */
 async function closedLoop(concurrency: number, call: () => Promise<unknown>) {
-  const latencies: number[] = [];
-  const end = performance.now() + SECONDS * 1000;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        const t = performance.now();
-        await call();
-        latencies.push(performance.now() - t);
-      }
-    }),
+  const { requestsPerSecond, p99Ms } = await runClosedLoop(
+    concurrency,
+    SECONDS,
+    call,
   );
-  latencies.sort((a, b) => a - b);
-  return {
-    requestsPerSecond: Math.round(
-      latencies.length / ((performance.now() - start) / 1000),
-    ),
-    p99Ms: +latencies[Math.floor(latencies.length * 0.99)].toFixed(3),
-  };
+  return { requestsPerSecond, p99Ms };
 }
 
-async function main() {
+/** Runs the model host and batching benchmark and writes `worker-latest.json`. */
+export async function runBatchingBench(): Promise<void> {
   const results: Record<string, unknown> = {
     benchmark: 'worker',
     time: new Date().toISOString(),
@@ -119,8 +108,3 @@ async function main() {
     `${JSON.stringify(results, null, 2)}\nwritten to ${outFile}\n`,
   );
 }
-
-main().catch(error => {
-  process.stderr.write(`${error.stack ?? error}\n`);
-  process.exit(1);
-});

@@ -10,7 +10,10 @@
 // The benchmark starts a real backend; backend-defaults is a dev dependency, as the bench is dev tooling.
 // eslint-disable-next-line @backstage/no-undeclared-imports
 import { createBackend } from '@backstage/backend-defaults';
-import { LoggerService } from '@backstage/backend-plugin-api';
+import {
+  LoggerService,
+  resolvePackagePath,
+} from '@backstage/backend-plugin-api';
 import type { GpuPool } from '@gekko/plugin-gekko-common';
 import { HeartbeatMessage, WorkerConnection } from '@gekko/worker';
 import { execFile, spawn } from 'node:child_process';
@@ -32,7 +35,8 @@ import { GpuPoolStore } from '../pools/GpuPoolStore';
 import { writeBenchResults } from './results';
 
 const SECONDS = Number(process.env.GEKKO_BENCH_SECONDS ?? 5);
-const modelsDir = path.resolve(__dirname, '../../../../models');
+const packageDir = resolvePackagePath('@gekko/plugin-gekko-backend');
+const modelsDir = path.resolve(packageDir, '../../models');
 const nhits = {
   name: 'nhits-price',
   version: '1',
@@ -280,7 +284,10 @@ function loadgen(options: Record<string, unknown>): Promise<any> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [path.join(__dirname, 'loadgen.cjs'), JSON.stringify(options)],
+      [
+        path.join(packageDir, 'src', 'bench', 'loadgen.cjs'),
+        JSON.stringify(options),
+      ],
       { maxBuffer: 1 << 20 },
       (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))),
     );

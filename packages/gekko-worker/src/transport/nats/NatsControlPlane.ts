@@ -1,0 +1,340 @@
+import { Msg, MsgHdrs, NatsConnection } from '@nats-io/transport-node';
+import {
+  HeartbeatMessage,
+  WorkerFailure,
+  WorkerIdentity,
+  WorkerLinkEvents,
+} from '../../protocol/types';
+import { connectNats, NatsLinkOptions } from './connectNats';
+import {
+  NatsWorkerConnection,
+  NatsWorkerConnectionOptions,
+} from './NatsWorkerConnection';
+import { artifactChunkBytes, natsSubjects, NatsSubjects } from './subjects';
+import { errorHeaders, parseHeartbeatMessage } from './wire';
+
+/** Reads a model artifact by its hex SHA-256; undefined when this control plane has no such file. */
+export type ArtifactReader = (
+  sha256: string,
+) => Promise<Uint8Array | undefined>;
+
+/** Where the control plane reports what it ignores; Backstage's `LoggerService` fits. */
+export interface NatsControlPlaneLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** Options of {@link NatsControlPlane.connect}. */
+export interface NatsControlPlaneOptions extends NatsLinkOptions {
+  /** Defaults to `gekko`; workers must use the same. */
+  subjectPrefix?: string;
+  /** Usually the GPU manager. */
+  events: WorkerLinkEvents;
+  /** Serves `${prefix}.artifacts.get` when given, so workers without a local copy can load models. */
+  readArtifact?: ArtifactReader;
+  logger?: NatsControlPlaneLogger;
+  /** See {@link NatsWorkerConnectionOptions.probeAfterMs}; 500 ms by default. */
+  probeAfterMs?: NatsWorkerConnectionOptions['probeAfterMs'];
+  /** A worker silent this long is forgotten here (the GPU manager drops it far sooner); 5 min by default. */
+  forgetAfterMs?: number;
+}
+
+interface Known {
+  connection: NatsWorkerConnection;
+  lastSeenAt: number;
+}
+
+function respond(msg: Msg, payload: Uint8Array, h?: MsgHdrs) {
+  try {
+    msg.respond(payload, h ? { headers: h } : undefined);
+  } catch {
+    // the connection closed meanwhile; the worker's request times out
+  }
+}
+
+/** Whether two identities are the same run of a worker (a restart with a fixed id is not). */
+function sameRun(a: WorkerIdentity, b: WorkerIdentity): boolean {
+  return (
+    a.pool === b.pool &&
+    a.host === b.host &&
+    a.pid === b.pid &&
+    a.startedAt === b.startedAt
+  );
+}
+
+/** Artifacts recently read, so a large model fetched in many chunks is read once. */
+class ArtifactCache {
+  private readonly entries = new Map<
+    string,
+    { bytes: Promise<Uint8Array | undefined>; usedAt: number }
+  >();
+
+  constructor(
+    private readonly read: ArtifactReader,
+    private readonly ttlMs = 30_000,
+    private readonly maxEntries = 4,
+  ) {}
+
+  get(sha256: string): Promise<Uint8Array | undefined> {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) {
+      if (now - entry.usedAt > this.ttlMs) this.entries.delete(key);
+    }
+    let entry = this.entries.get(sha256);
+    if (!entry) {
+      entry = { bytes: this.read(sha256), usedAt: now };
+      // A failed read is not remembered.
+      entry.bytes.catch(() => this.entries.delete(sha256));
+      this.entries.set(sha256, entry);
+      while (this.entries.size > this.maxEntries) {
+        this.entries.delete(this.entries.keys().next().value!);
+      }
+    }
+    entry.usedAt = now;
+    return entry.bytes;
+  }
+}
+
+/**
+ * The control plane's side of the NATS transport: registers remote workers from their heartbeats
+ * (one {@link NatsWorkerConnection} per worker run), reports their goodbyes, and serves model
+ * artifacts to workers that have no local copy.
+ */
+export class NatsControlPlane {
+  private readonly workers = new Map<string, Known>();
+  private readonly warned = new Set<string>();
+  private sweeper: ReturnType<typeof setInterval> | undefined;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    /** The underlying NATS connection. */
+    readonly nc: NatsConnection,
+    /** The subjects of this deployment. */
+    readonly subjects: NatsSubjects,
+    private readonly options: NatsControlPlaneOptions,
+  ) {}
+
+  /** Connects to NATS and starts listening for workers. Rejects when the first connection fails. */
+  static async connect(
+    options: NatsControlPlaneOptions,
+  ): Promise<NatsControlPlane> {
+    const subjects = natsSubjects(options.subjectPrefix);
+    const nc = await connectNats({
+      ...options,
+      name: options.name ?? 'gekko control plane',
+    });
+    const plane = new NatsControlPlane(nc, subjects, options);
+    plane.listen();
+    // Make sure the server has the subscriptions before anyone relies on them.
+    await nc.flush();
+    return plane;
+  }
+
+  /** The link to a worker that has heartbeated here, by id. */
+  connection(workerId: string): NatsWorkerConnection | undefined {
+    return this.workers.get(workerId)?.connection;
+  }
+
+  /** Links to every worker known here. */
+  connections(): NatsWorkerConnection[] {
+    return [...this.workers.values()].map(k => k.connection);
+  }
+
+  /** Stops listening, fails requests still waiting with `WORKER_LOST`, and drains the connection. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.sweeper);
+      const failure = new WorkerFailure(
+        'WORKER_LOST',
+        'The NATS control plane is closing',
+      );
+      for (const { connection } of this.workers.values()) {
+        connection.failPending(failure);
+        await connection.close();
+      }
+      this.workers.clear();
+      if (!this.nc.isClosed()) {
+        // A drain waits for the server; while it is unreachable, give up after 5 s and close.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          this.nc.drain().catch(() => undefined),
+          new Promise(resolve => {
+            timer = setTimeout(resolve, 5_000);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (!this.nc.isClosed()) await this.nc.close();
+      }
+    })();
+    return this.closing;
+  }
+
+  private listen() {
+    const { subjects, nc } = this;
+    nc.subscribe(subjects.allHeartbeats, {
+      callback: (err, msg) => {
+        if (!err) this.onHeartbeat(msg);
+      },
+    });
+    nc.subscribe(subjects.allByes, {
+      callback: (err, msg) => {
+        if (!err) this.onBye(msg);
+      },
+    });
+    const read = this.options.readArtifact;
+    if (read) {
+      const cache = new ArtifactCache(read);
+      // A queue group: with several backend replicas, one of them answers each chunk.
+      nc.subscribe(subjects.artifacts, {
+        queue: 'gekko-artifacts',
+        callback: (err, msg) => {
+          if (!err) this.onArtifactRequest(msg, cache);
+        },
+      });
+    }
+    const forgetAfterMs = this.options.forgetAfterMs ?? 5 * 60_000;
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const { connection, lastSeenAt } of [...this.workers.values()]) {
+        if (now - lastSeenAt > forgetAfterMs) connection.close();
+      }
+    }, Math.min(forgetAfterMs, 30_000));
+    this.sweeper.unref?.();
+  }
+
+  private warnOnce(key: string, message: string) {
+    if (this.warned.has(key) || this.warned.size > 1000) return;
+    this.warned.add(key);
+    this.options.logger?.warn(message);
+  }
+
+  private onHeartbeat(msg: Msg) {
+    const token = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+    let message: HeartbeatMessage | undefined;
+    try {
+      message = parseHeartbeatMessage(msg.json());
+    } catch {
+      message = undefined;
+    }
+    if (!message || message.worker.id !== token) {
+      this.warnOnce(
+        `heartbeat:${token}`,
+        `Ignoring a malformed heartbeat on ${msg.subject}`,
+      );
+      return;
+    }
+    const id = message.worker.id;
+    let known = this.workers.get(id);
+    if (!known || !sameRun(known.connection.identity, message.worker)) {
+      if (known) {
+        // Restarted with the same id: the old run's requests will not be answered.
+        known.connection.failPending(
+          new WorkerFailure('WORKER_LOST', `Worker ${id} restarted`),
+        );
+        known.connection.close();
+      }
+      const connection: NatsWorkerConnection = new NatsWorkerConnection(
+        { ...message.worker },
+        this.nc,
+        this.subjects,
+        {
+          probeAfterMs: this.options.probeAfterMs,
+          onClose: closed => {
+            if (this.workers.get(id)?.connection === closed) {
+              this.workers.delete(id);
+            }
+          },
+        },
+      );
+      known = { connection, lastSeenAt: Date.now() };
+      this.workers.set(id, known);
+    }
+    known.lastSeenAt = Date.now();
+    try {
+      this.options.events.heartbeat(known.connection, message);
+    } catch (error) {
+      this.options.logger?.warn(
+        `The heartbeat listener failed for worker ${id}: ${String(error)}`,
+      );
+    }
+  }
+
+  private onBye(msg: Msg) {
+    const id = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+    const known = this.workers.get(id);
+    if (!known) return;
+    let sender: { worker?: Partial<WorkerIdentity> } | undefined;
+    try {
+      sender = msg.json();
+    } catch {
+      sender = undefined;
+    }
+    // A late goodbye of an earlier run must not remove the run that replaced it.
+    if (
+      sender?.worker?.startedAt !== undefined &&
+      sender.worker.startedAt !== known.connection.identity.startedAt
+    ) {
+      return;
+    }
+    known.connection.markLeaving();
+    known.connection.close();
+    try {
+      this.options.events.gone(id, 'worker said goodbye');
+    } catch (error) {
+      this.options.logger?.warn(
+        `The gone listener failed for worker ${id}: ${String(error)}`,
+      );
+    }
+  }
+
+  private onArtifactRequest(msg: Msg, cache: ArtifactCache) {
+    if (!msg.reply) return;
+    const fail = (message: string) =>
+      respond(
+        msg,
+        new Uint8Array(0),
+        errorHeaders(new WorkerFailure('ARTIFACT_UNAVAILABLE', message)),
+      );
+    let request: { sha256?: unknown; offset?: unknown; length?: unknown };
+    try {
+      request = msg.json();
+    } catch {
+      fail('An artifact request must be JSON { sha256, offset, length }');
+      return;
+    }
+    const { sha256, offset, length } = request ?? {};
+    if (
+      typeof sha256 !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(sha256) ||
+      !Number.isSafeInteger(offset) ||
+      (offset as number) < 0 ||
+      !Number.isSafeInteger(length) ||
+      (length as number) <= 0
+    ) {
+      fail(
+        'An artifact request needs a hex sha256, an offset >= 0 and a length > 0',
+      );
+      return;
+    }
+    const start = offset as number;
+    const cap = artifactChunkBytes(this.nc.info?.max_payload);
+    cache.get(sha256).then(
+      bytes => {
+        if (!bytes) {
+          fail(`The control plane has no artifact with SHA-256 ${sha256}`);
+        } else if (start >= bytes.byteLength) {
+          fail(
+            `Offset ${start} is past the end of artifact ${sha256} (${bytes.byteLength} bytes)`,
+          );
+        } else {
+          const end = Math.min(
+            bytes.byteLength,
+            start + Math.min(length as number, cap),
+          );
+          respond(msg, bytes.subarray(start, end));
+        }
+      },
+      error => fail(`Reading artifact ${sha256} failed: ${String(error)}`),
+    );
+  }
+}

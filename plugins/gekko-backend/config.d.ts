@@ -89,6 +89,8 @@ export interface Config {
       password?: string;
       /** Path of a NATS credentials (.creds) file. */
       credsFile?: string;
+      /** Path of an NKey seed file. */
+      nkeySeedFile?: string;
     };
   };
 }

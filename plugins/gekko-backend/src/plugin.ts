@@ -9,6 +9,7 @@ import { AuditTrail } from './audit/AuditTrail';
 import { openGekkoDatabase } from './database/migrations';
 import { EmbeddedWorkers } from './gpu/EmbeddedWorkers';
 import { GpuManager } from './gpu/GpuManager';
+import { readNatsConfig, RemoteWorkers } from './gpu/RemoteWorkers';
 import { TelemetryHistory } from './gpu/TelemetryHistory';
 import { InferenceDataPlane } from './inference/DataPlaneServer';
 import { InferenceGateway } from './inference/InferenceGateway';
@@ -115,6 +116,17 @@ export const gekkoPlugin = createBackendPlugin({
         });
         embedded.start();
 
+        const nats = readNatsConfig(config);
+        const remote = nats
+          ? new RemoteWorkers({
+              ...nats,
+              events: manager,
+              readArtifact: sha => models.readArtifact(sha),
+              logger,
+            })
+          : undefined;
+        await remote?.start();
+
         let dataPlane: InferenceDataPlane | undefined;
         let dataPlaneUrl: string | undefined;
         const dataPlanePort = config.getOptionalNumber(
@@ -136,6 +148,7 @@ export const gekkoPlugin = createBackendPlugin({
 
         deps.lifecycle.addShutdownHook(async () => {
           await dataPlane?.stop();
+          await remote?.stop();
           await embedded.stop();
           stopSweeping();
           await stopHistory();

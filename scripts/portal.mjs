@@ -341,7 +341,7 @@ async function test(env) {
     log(`── ${name}: ${ok ? 'ok' : 'FAILED'}`);
   };
   step(
-    'config check (embedded and PostgreSQL)',
+    'config check (embedded, PostgreSQL, NATS)',
     () =>
       yarn(env, ['backstage-cli', 'config:check', '--lax']) === 0 &&
       yarn(env, [
@@ -352,6 +352,15 @@ async function test(env) {
         'app-config.yaml',
         '--config',
         'app-config.postgres.yaml',
+      ]) === 0 &&
+      yarn(env, [
+        'backstage-cli',
+        'config:check',
+        '--lax',
+        '--config',
+        'app-config.yaml',
+        '--config',
+        'app-config.nats.yaml',
       ]) === 0,
   );
   step('type check (tsc)', () => yarn(env, ['tsc']) === 0);
@@ -413,14 +422,9 @@ async function test(env) {
 
 function start(env) {
   fs.mkdirSync(path.join(stateDir, 'data'), { recursive: true });
-  const configArgs = [];
+  const extraConfigs = [];
   if (process.env.GEKKO_DATABASE === 'postgres') {
-    configArgs.push(
-      '--config',
-      '../../app-config.yaml',
-      '--config',
-      '../../app-config.postgres.yaml',
-    );
+    extraConfigs.push('app-config.postgres.yaml');
     log(
       'data: PostgreSQL (app-config.postgres.yaml, POSTGRES_HOST/PORT/USER/PASSWORD)',
     );
@@ -429,6 +433,23 @@ function start(env) {
       'data: SQLite files in .gekko/data (GEKKO_DATABASE=postgres for PostgreSQL)',
     );
   }
+  if (process.env.GEKKO_NATS) {
+    extraConfigs.push('app-config.nats.yaml');
+    log(
+      `inference: embedded workers, and remote workers over NATS at ${
+        process.env.GEKKO_NATS_URL ?? 'nats://127.0.0.1:4222'
+      } (app-config.nats.yaml)`,
+    );
+  } else {
+    log(
+      'inference: embedded worker threads (GEKKO_NATS=1 also lets remote gekko-worker processes join over NATS)',
+    );
+  }
+  const configArgs = extraConfigs.length
+    ? ['../../app-config.yaml', ...extraConfigs.map(f => `../../${f}`)].flatMap(
+        f => ['--config', f],
+      )
+    : [];
   log(
     'starting the portal: front end http://localhost:3000, backend http://localhost:7007',
   );

@@ -68,8 +68,8 @@ export function modelKey(name: string, version: string): string {
  */
 export class GpuManager implements WorkerLinkEvents {
   private readonly workers = new Map<string, ManagedWorker>();
-  /** Workers by model version: allocation looks only at workers that have the model loaded. */
-  private readonly byModel = new Map<string, Set<ManagedWorker>>();
+  /** Workers by model version, then pool: allocation looks only at the workers that can serve. */
+  private readonly byModel = new Map<string, Map<string, Set<ManagedWorker>>>();
   private readonly listeners: GpuManagerListener[] = [];
   private readonly intervalMs: number;
   private readonly missed: number;
@@ -236,14 +236,16 @@ export class GpuManager implements WorkerLinkEvents {
     pools: readonly string[],
     exclude?: ReadonlySet<string>,
   ): ManagedWorker | undefined {
-    const candidates = this.byModel.get(modelKey(name, version));
-    if (!candidates || candidates.size === 0) return undefined;
+    const byPool = this.byModel.get(modelKey(name, version));
+    if (!byPool) return undefined;
     for (const pool of pools) {
+      const candidates = byPool.get(pool);
+      if (!candidates) continue;
       let best: ManagedWorker | undefined;
       let bestLoad = Infinity;
       let bestFree = -Infinity;
       for (const worker of candidates) {
-        if (worker.pool !== pool || exclude?.has(worker.id)) continue;
+        if (exclude?.has(worker.id)) continue;
         const load =
           worker.outstanding +
           worker.heartbeat.queueDepth +
@@ -302,10 +304,15 @@ export class GpuManager implements WorkerLinkEvents {
 
   private index(worker: ManagedWorker, key: string) {
     worker.models.add(key);
-    let set = this.byModel.get(key);
+    let byPool = this.byModel.get(key);
+    if (!byPool) {
+      byPool = new Map();
+      this.byModel.set(key, byPool);
+    }
+    let set = byPool.get(worker.pool);
     if (!set) {
       set = new Set();
-      this.byModel.set(key, set);
+      byPool.set(worker.pool, set);
     }
     set.add(worker);
   }
@@ -313,9 +320,11 @@ export class GpuManager implements WorkerLinkEvents {
   private unindex(worker: ManagedWorker, key: string) {
     worker.models.delete(key);
     worker.providers.delete(key);
-    const set = this.byModel.get(key);
+    const byPool = this.byModel.get(key);
+    const set = byPool?.get(worker.pool);
     set?.delete(worker);
-    if (set && set.size === 0) this.byModel.delete(key);
+    if (set && set.size === 0) byPool!.delete(worker.pool);
+    if (byPool && byPool.size === 0) this.byModel.delete(key);
   }
 
   private drop(worker: ManagedWorker, reason: string) {

@@ -69,7 +69,8 @@ export const registerModelVersionSchema = z
     description: z.string().max(1000).optional(),
     pools: z.array(dnsLabel).min(1, 'must name at least one pool').max(8),
     maxBatchSize: z.number().int().min(1).max(4096).default(64),
-    maxQueueDelayMs: z.number().min(0).max(1000).default(1),
+    // 0, as Triton's max_queue_delay_microseconds: a batch forms from what queued while the last one ran.
+    maxQueueDelayMs: z.number().min(0).max(1000).default(0),
   })
   .strict();
 

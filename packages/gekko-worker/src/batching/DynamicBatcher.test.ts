@@ -104,14 +104,28 @@ describe('DynamicBatcher', () => {
     );
 
     const first = batcher.submit(request(1, 0), 1);
+    await new Promise(resolve => setImmediate(resolve)); // the first batch starts
     const rest = Array.from({ length: 10 }, () =>
       batcher.submit(request(1, 0), 1),
     );
+    await new Promise(resolve => setImmediate(resolve));
     expect(batcher.queueDepth).toBe(10);
     release();
 
     await Promise.all([first, ...rest]);
     expect(batchSizes).toEqual([1, 10]);
+  });
+
+  it('merges requests that arrive in the same tick even with no queue delay', async () => {
+    const { batchSizes, runner } = recordingRunner();
+    const batcher = new DynamicBatcher(runner, {
+      maxBatchSize: 64,
+      maxQueueDelayMs: 0,
+    });
+    await Promise.all(
+      Array.from({ length: 11 }, () => batcher.submit(request(1, 0), 1)),
+    );
+    expect(batchSizes).toEqual([11]);
   });
 
   it('rejects a request larger than maxBatchSize with a clear error', async () => {

@@ -84,6 +84,7 @@ export class DynamicBatcher {
   private running = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  private pumpScheduled = false;
   private readonly idle = new Set<() => void>();
   private readonly window = new LatencyWindow();
   private readonly maxConcurrentBatches: number;
@@ -148,7 +149,15 @@ export class DynamicBatcher {
         reject,
       });
       this.queuedRows += rows;
-      this.pump();
+      // After the current tick: requests that arrive together (a coalesced message batch, a burst of
+      // callers) join one batch even with no queue delay.
+      if (!this.pumpScheduled) {
+        this.pumpScheduled = true;
+        queueMicrotask(() => {
+          this.pumpScheduled = false;
+          this.pump();
+        });
+      }
     });
   }
 

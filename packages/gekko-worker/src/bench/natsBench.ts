@@ -102,7 +102,7 @@ export async function runNatsBench(): Promise<void> {
     absolutePath: file,
     sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
     sizeBytes: bytes.length,
-    batching: { maxBatchSize: 64, maxQueueDelayMs: 1 },
+    batching: { maxBatchSize: 64, maxQueueDelayMs: 0 },
   };
   const prefix = `gekkobench${crypto.randomBytes(4).toString('hex')}`;
   const workerId = `bench-${process.pid}`;

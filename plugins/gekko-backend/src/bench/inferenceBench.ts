@@ -43,7 +43,7 @@ const nhits = {
   artifact: 'nhits-price/1/model.onnx',
   pools: ['cpu-dr'],
   maxBatchSize: 64,
-  maxQueueDelayMs: 1,
+  maxQueueDelayMs: 0,
 };
 
 const logger: LoggerService = {

@@ -72,7 +72,21 @@ export const gekkoPlugin = createBackendPlugin({
             'gekko.gpu.historyRetentionHours',
           ),
         });
-        manager.addListener({ heartbeat: worker => history.record(worker) });
+        manager.addListener({
+          heartbeat: worker => history.record(worker),
+          joined: worker => {
+            poolStore.findPool(worker.pool).then(
+              pool => {
+                if (!pool) {
+                  logger.warn(
+                    `Worker ${worker.id} joined pool ${worker.pool}, which the portal does not know: it serves only models deployed to that pool name. Create the pool (POST /api/gekko/pools) to see it in the catalog`,
+                  );
+                }
+              },
+              () => {},
+            );
+          },
+        });
         const metrics = new InferenceMetrics(manager);
 
         const modelsDir = path.resolve(

@@ -158,10 +158,51 @@ export const appIndexHtml = path.join(
   'index.html',
 );
 
-/** Builds the front end (`yarn workspace app build`) unless `packages/app/dist` already has it. */
+/** What the built front end is made of: a change to any of them calls for a new build. */
+const appSources = [
+  'packages/app',
+  'plugins/gekko',
+  'plugins/gekko-common',
+  'app-config.yaml',
+];
+
+/** The newest modification time of the files under `paths` (relative to the repository root). */
+function newestMtime(paths: string[]): number {
+  let newest = 0;
+  const walk = (file: string) => {
+    if (!fs.existsSync(file)) return;
+    const stat = fs.statSync(file);
+    if (!stat.isDirectory()) {
+      newest = Math.max(newest, stat.mtimeMs);
+      return;
+    }
+    for (const entry of fs.readdirSync(file, { withFileTypes: true })) {
+      if (['node_modules', 'dist', 'dist-types'].includes(entry.name)) continue;
+      walk(path.join(file, entry.name));
+    }
+  };
+  paths.forEach(p => walk(path.join(repoRoot, p)));
+  return newest;
+}
+
+/**
+ * Builds the front end (`yarn workspace app build`) unless `packages/app/dist` has a build newer
+ * than every source of it (as `npm test` decides in scripts/portal.mjs).
+ */
 export function ensureAppBuilt(): void {
-  if (fs.existsSync(appIndexHtml)) {
-    log(`front end already built: ${path.relative(repoRoot, appIndexHtml)}`);
+  const sources = process.env.GEKKO_E2E_APP_CONFIG
+    ? [...appSources, path.relative(repoRoot, baseAppConfig())]
+    : appSources;
+  if (
+    fs.existsSync(appIndexHtml) &&
+    fs.statSync(appIndexHtml).mtimeMs > newestMtime(sources)
+  ) {
+    log(
+      `front end already built, newer than its sources: ${path.relative(
+        repoRoot,
+        appIndexHtml,
+      )}`,
+    );
     return;
   }
   log('building the front end (yarn workspace app build), a few minutes');
@@ -216,6 +257,18 @@ export interface Portal {
   removeFiles(): void;
 }
 
+/** The pool the backend's embedded inference workers serve. */
+export const INFERENCE_POOL = 'cpu-dr';
+/** How many embedded inference workers the test's backend starts (`embedded-cpu-dr-1`, `-2`). */
+export const EMBEDDED_WORKERS = 2;
+/** The shipped model, seeded and deployed on {@link INFERENCE_POOL} at start. */
+export const INFERENCE_MODEL = 'nhits-price';
+/** The input window of {@link INFERENCE_MODEL}: 120 one-minute closes. */
+export const INFERENCE_WINDOW = 120;
+
+/** The repository's models folder, where the shipped model's ONNX file is. */
+const modelsDir = path.join(repoRoot, 'models');
+
 function overlayConfig(options: {
   port: number;
   token: string;
@@ -254,6 +307,28 @@ function overlayConfig(options: {
               initialDelay: 'PT1S',
             },
           },
+        },
+      },
+      gekko: {
+        gpu: { heartbeatIntervalMs: 1000 },
+        inference: {
+          // Absolute: the base config's `../../models` holds only from packages/backend.
+          modelsDir,
+          embedded: { workers: EMBEDDED_WORKERS, pool: INFERENCE_POOL },
+          // A free port of its own, not app-config.yaml's 7008 that `npm start` may hold.
+          dataPlane: { port: 0, host: '127.0.0.1' },
+          models: [
+            {
+              name: INFERENCE_MODEL,
+              version: '1',
+              artifact: `${INFERENCE_MODEL}/1/model.onnx`,
+              description: 'The shipped price forecaster (end-to-end test)',
+              pools: [INFERENCE_POOL],
+              maxBatchSize: 64,
+              maxQueueDelayMs: 1,
+              weight: 100,
+            },
+          ],
         },
       },
     },

@@ -1,7 +1,9 @@
 /*
  * The Gekko portal end to end, in a real Chromium: the real backend (SQLite files in a temporary
  * folder) serving the built front end; audit records and a GPU pool created through the API; the
- * Audit and GPU pool entity tabs checked in the browser, with screenshots under ./screenshots.
+ * Audit and GPU pool entity tabs checked in the browser; predictions sent to the shipped model on
+ * the backend's embedded workers, and the GPU utilization tab of their pool watched updating live.
+ * Screenshots go under ./screenshots.
  *
  * Skips (with a printed reason) when no Chromium is found, unless CI sets GEKKO_REQUIRE_E2E=1.
  */
@@ -10,11 +12,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Browser, Locator, Page, chromium } from 'playwright-core';
 import {
+  EMBEDDED_WORKERS,
+  INFERENCE_MODEL,
+  INFERENCE_POOL,
+  INFERENCE_WINDOW,
   Portal,
   ensureAppBuilt,
   findChromium,
   isE2ERequired,
   log,
+  sleep,
   startPortal,
   waitFor,
 } from './index';
@@ -84,15 +91,23 @@ async function checkPage(
   check: (page: Page) => Promise<void>,
 ): Promise<void> {
   let attempt = 0;
+  let lastError = '';
   await waitFor(
     what,
     async () => {
       attempt += 1;
-      if (attempt > 1) log(`${what}: not yet, reloading (attempt ${attempt})`);
+      if (attempt > 1) {
+        log(`${what}: not yet (${lastError}), reloading (attempt ${attempt})`);
+      }
       await portal.waitUntilReady(180_000);
       await page.goto(url, { waitUntil: 'domcontentloaded' });
       await signInIfAsked(page);
-      await check(page);
+      try {
+        await check(page);
+      } catch (error) {
+        lastError = String((error as Error).message ?? error).split('\n')[0];
+        throw error;
+      }
       return true;
     },
     { timeoutMs, intervalMs: 2000 },
@@ -107,6 +122,19 @@ async function expectVisible(
 ): Promise<void> {
   if (!(await appears(locator, timeoutMs))) {
     throw new Error(`${what} not shown`);
+  }
+}
+
+/** Waits until `locator` is in the page, shown or not (an SVG line of one point has no size). */
+async function expectAttached(
+  locator: Locator,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  try {
+    await locator.first().waitFor({ state: 'attached', timeout: timeoutMs });
+  } catch {
+    throw new Error(`${what} not in the page`);
   }
 }
 
@@ -125,18 +153,213 @@ async function openTab(page: Page, name: string): Promise<void> {
   await tab.first().click();
 }
 
-async function screenshot(page: Page, file: string): Promise<string> {
+/**
+ * Screenshots the whole page into ./screenshots: the window made as tall as the page, then a plain
+ * screenshot, rather than Chromium's full-page capture (which leaves the 100vh sidebar short, and
+ * once in a while drew the charts at a width they had only during the capture). `atSize` runs
+ * with the window at that size, just before the picture: to check the layout it shows.
+ */
+async function screenshot(
+  page: Page,
+  file: string,
+  atSize?: () => Promise<void>,
+): Promise<string> {
   fs.mkdirSync(screenshotsDir, { recursive: true });
   const target = path.join(screenshotsDir, file);
-  await page.screenshot({ path: target, fullPage: true });
+  const viewport = page.viewportSize();
+  try {
+    if (viewport) {
+      const height = await page.evaluate(
+        () => document.documentElement.scrollHeight,
+      );
+      if (height > viewport.height) {
+        await page.setViewportSize({
+          width: viewport.width,
+          height: Math.min(height, 10_000),
+        });
+      }
+    }
+    await atSize?.();
+    await page.screenshot({ path: target });
+  } finally {
+    if (viewport) await page.setViewportSize(viewport);
+  }
   log(`screenshot: ${path.relative(process.cwd(), target)}`);
   return target;
+}
+
+/** The predict route of the shipped model, on the portal's backend. */
+const predictPath = `/api/gekko/inference/models/${INFERENCE_MODEL}/predict`;
+
+/** The ids of the backend's embedded workers: `embedded-cpu-dr-1`, `embedded-cpu-dr-2`. */
+const embeddedWorkerIds = Array.from(
+  { length: EMBEDDED_WORKERS },
+  (_, i) => `embedded-${INFERENCE_POOL}-${i + 1}`,
+);
+
+/** A window of one-minute closes around 100, varied by `seed`, for the price model. */
+function priceWindow(seed: number): number[] {
+  return Array.from({ length: INFERENCE_WINDOW }, (_, i) =>
+    Number((100 + 0.02 * i + Math.sin((i + seed) / 7)).toFixed(4)),
+  );
+}
+
+/** Sends one prediction of the shipped model; the status and the raw body. */
+async function predict(
+  portal: Portal,
+  seed: number,
+): Promise<{ status: number; body: string }> {
+  const res = await portal.api(predictPath, {
+    method: 'POST',
+    body: JSON.stringify({ inputs: [priceWindow(seed)] }),
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+/** Predictions sent one after another, `intervalMs` apart, until stopped: a light, steady load. */
+function startBackgroundLoad(portal: Portal, intervalMs: number) {
+  const counts = { ok: 0, failed: 0, lastError: '' };
+  let stopped = false;
+  const loop = (async () => {
+    for (let seed = 10_000; !stopped; seed++) {
+      try {
+        const { status, body } = await predict(portal, seed);
+        if (status === 200) {
+          counts.ok += 1;
+        } else {
+          counts.failed += 1;
+          counts.lastError = `HTTP ${status}: ${body.slice(0, 300)}`;
+        }
+      } catch (error) {
+        counts.failed += 1;
+        counts.lastError = String(error);
+      }
+      await sleep(intervalMs);
+    }
+  })();
+  return {
+    counts,
+    stop: async () => {
+      stopped = true;
+      await loop;
+      return counts;
+    },
+  };
+}
+
+/** The chart captioned `caption` (Utilization, Throughput, p99 latency) on a history card. */
+function chartOf(card: Locator, caption: string): Locator {
+  return card
+    .locator('figure')
+    .filter({ has: card.page().locator('figcaption', { hasText: caption }) });
+}
+
+/** How many points each worker's line on a chart has: the vertices of its SVG path. */
+async function linePoints(chart: Locator): Promise<number[]> {
+  return chart
+    .locator('path.recharts-line-curve')
+    .evaluateAll(paths =>
+      paths.map(p => (p.getAttribute('d') ?? '').match(/[ML]/g)?.length ?? 0),
+    );
+}
+
+/**
+ * How many points a chart draws: the vertices of its lines, and its dots (Recharts draws no line
+ * through a single point, but a dot where the chart has one row).
+ */
+async function chartPoints(chart: Locator): Promise<number> {
+  const vertices = (await linePoints(chart)).reduce((a, b) => a + b, 0);
+  return vertices + (await chart.locator('.recharts-line-dot').count());
+}
+
+/** The layout problems of a history card once its charts have had time to fit their columns. */
+async function settledLayoutProblems(card: Locator): Promise<string[]> {
+  try {
+    return await waitFor(
+      'the charts to fit their columns',
+      async () => {
+        const problems = await chartLayoutProblems(card);
+        return problems.length ? undefined : problems;
+      },
+      { timeoutMs: 10_000, intervalMs: 500 },
+    );
+  } catch {
+    return chartLayoutProblems(card);
+  }
+}
+
+/**
+ * What is wrong with the layout of the charts on a history card: a chart wider than its figure, a
+ * figure past the card's edge, or figures over one another ([] when nothing).
+ */
+async function chartLayoutProblems(card: Locator): Promise<string[]> {
+  return card.evaluate(section => {
+    const problems: string[] = [];
+    const cardBox = section.getBoundingClientRect();
+    const figures = Array.from(section.querySelectorAll('figure'));
+    const nameOf = (figure: Element) =>
+      figure.querySelector('figcaption')?.textContent ?? 'a chart';
+    figures.forEach((figure, i) => {
+      const box = figure.getBoundingClientRect();
+      // The chart itself (the legend's icons are SVGs too).
+      const chart = figure.querySelector('.recharts-wrapper');
+      if (chart) {
+        const chartBox = chart.getBoundingClientRect();
+        if (chartBox.left < box.left - 1 || chartBox.right > box.right + 1) {
+          problems.push(
+            `${nameOf(figure)}: a ${Math.round(
+              chartBox.width,
+            )} px chart in a ${Math.round(box.width)} px figure`,
+          );
+        }
+      }
+      if (box.left < cardBox.left - 1 || box.right > cardBox.right + 1) {
+        problems.push(`${nameOf(figure)}: past the edge of the card`);
+      }
+      for (const other of figures.slice(i + 1)) {
+        const o = other.getBoundingClientRect();
+        if (
+          box.left < o.right - 1 &&
+          o.left < box.right - 1 &&
+          box.top < o.bottom - 1 &&
+          o.top < box.bottom - 1
+        ) {
+          problems.push(`${nameOf(figure)} overlaps ${nameOf(other)}`);
+        }
+      }
+    });
+    return problems;
+  });
+}
+
+/** The legend of a chart: the worker labels, sorted. */
+async function legendOf(chart: Locator): Promise<string[]> {
+  return (
+    await chart.locator('.recharts-legend-item-text').allInnerTexts()
+  ).sort();
+}
+
+/** The figure labelled `label` of a row of facts (a `<dl>`), as the live capacity header shows. */
+async function factValue(scope: Locator, label: string): Promise<string> {
+  const fact = scope
+    .locator('dl > div')
+    .filter({ has: scope.page().locator('dt', { hasText: label }) });
+  return (await fact.first().locator('dd').innerText()).trim();
+}
+
+/** The value of the row named `key` of a structured metadata table (or '' when there is none). */
+async function metadataValue(scope: Locator, key: string): Promise<string> {
+  const row = scope
+    .locator('tr')
+    .filter({ has: scope.page().getByText(key, { exact: true }) });
+  return (await row.first().locator('td').last().innerText()).trim();
 }
 
 describe('Gekko portal, end to end in Chromium', () => {
   const runId = randomBytes(4).toString('hex');
   const poolName = `e2e-${runId}`;
-  let portal: Portal | undefined;
+  /** The backend that every test of the file shares (one start saves minutes). */
+  let portalUnderTest: Portal | undefined;
   let browser: Browser | undefined;
   /** Keeps the backend's log and data for a look after a failure. */
   let failed = false;
@@ -144,7 +367,7 @@ describe('Gekko portal, end to end in Chromium', () => {
   beforeAll(async () => {
     if (!chromiumPath) return;
     ensureAppBuilt();
-    portal = await startPortal({ readinessTimeoutMs: 180_000 });
+    portalUnderTest = await startPortal({ readinessTimeoutMs: 180_000 });
     browser = await chromium.launch({
       executablePath: chromiumPath,
       args: CHROMIUM_ARGS,
@@ -154,33 +377,66 @@ describe('Gekko portal, end to end in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
-    await portal?.stop();
-    if (portal && !failed) portal.removeFiles();
+    await portalUnderTest?.stop();
+    if (portalUnderTest && !failed) portalUnderTest.removeFiles();
   }, 60_000);
+
+  /**
+   * Runs `check` on a new page of the browser; when it fails, takes a screenshot (`failure-<name>`)
+   * and prints the browser's errors and the backend's output, and keeps the backend's files.
+   */
+  async function inBrowser(
+    name: string,
+    check: (page: Page, portal: Portal) => Promise<void>,
+  ): Promise<void> {
+    if (!chromiumPath) {
+      throw new Error(
+        'No Chromium found, and CI requires the end-to-end test (CI and GEKKO_REQUIRE_E2E=1): install chromium or set GEKKO_CHROMIUM',
+      );
+    }
+    const portal = portalUnderTest;
+    if (!portal || !browser) throw new Error('the set-up did not finish');
+    const context = await browser.newContext({
+      viewport: { width: 1440, height: 1000 },
+    });
+    const page = await context.newPage();
+    const browserErrors: string[] = [];
+    page.on('pageerror', error => browserErrors.push(`pageerror: ${error}`));
+    page.on('console', message => {
+      if (message.type() === 'error') {
+        browserErrors.push(`console.error: ${message.text()}`);
+      }
+    });
+
+    try {
+      await check(page, portal);
+    } catch (error) {
+      failed = true;
+      await screenshot(page, `failure-${name}.png`).catch(() => undefined);
+      console.error(
+        [
+          `End-to-end test ${name} failed at ${page.url()}: ${error}`,
+          browserErrors.length
+            ? `--- browser errors ---\n${browserErrors.slice(-30).join('\n')}`
+            : '--- no browser errors ---',
+          `--- backend output (${
+            portal.logFile
+          }; restarted by file changes ${portal.restarts()} times) ---\n${portal.logTail(
+            120,
+          )}`,
+        ].join('\n'),
+      );
+      throw error;
+    } finally {
+      await context.close().catch(() => undefined);
+    }
+  }
 
   maybeIt(
     'shows audit records and GPU pools created through the API',
-    async () => {
-      if (!chromiumPath) {
-        throw new Error(
-          'No Chromium found, and CI requires the end-to-end test (CI and GEKKO_REQUIRE_E2E=1): install chromium or set GEKKO_CHROMIUM',
-        );
-      }
-      if (!portal || !browser) throw new Error('the set-up did not finish');
-      const { baseUrl } = portal;
-      const context = await browser.newContext({
-        viewport: { width: 1440, height: 1000 },
-      });
-      const page = await context.newPage();
-      const browserErrors: string[] = [];
-      page.on('pageerror', error => browserErrors.push(`pageerror: ${error}`));
-      page.on('console', message => {
-        if (message.type() === 'error') {
-          browserErrors.push(`console.error: ${message.text()}`);
-        }
-      });
-
-      try {
+    () =>
+      inBrowser('audit-and-pools', async (page, portal) => {
+        const { baseUrl } = portal;
         // 1. Audit records and a new GPU pool, through the API with the static token.
         const events = [
           {
@@ -324,27 +580,325 @@ describe('Gekko portal, end to end in Chromium', () => {
           },
         );
         await screenshot(page, 'gpu-pool-cuda-primary.png');
-      } catch (error) {
-        failed = true;
-        await screenshot(page, 'failure.png').catch(() => undefined);
-        console.error(
-          [
-            `End-to-end test failed at ${page.url()}: ${error}`,
-            browserErrors.length
-              ? `--- browser errors ---\n${browserErrors.slice(-30).join('\n')}`
-              : '--- no browser errors ---',
-            `--- backend output (${
-              portal.logFile
-            }; restarted by file changes ${portal.restarts()} times) ---\n${portal.logTail(
-              120,
-            )}`,
-          ].join('\n'),
+      }),
+    8 * 60_000,
+  );
+
+  maybeIt(
+    'serves predictions on the embedded workers and shows them live on the GPU utilization tab',
+    () =>
+      inBrowser('gpu-utilization', async (page, portal) => {
+        const { baseUrl } = portal;
+
+        // 1. Both embedded workers joined cpu-dr with the shipped model loaded (the backend seeds
+        //    and deploys it at start).
+        const workers = await waitFor(
+          `${EMBEDDED_WORKERS} ready workers on ${INFERENCE_POOL} serving ${INFERENCE_MODEL}`,
+          async () => {
+            const res = await portal.api(
+              `/api/gekko/gpu/workers?pool=${INFERENCE_POOL}`,
+            );
+            if (!res.ok) return undefined;
+            const { items } = (await res.json()) as {
+              items: Array<{
+                id: string;
+                state: string;
+                models: Array<{ name: string }>;
+              }>;
+            };
+            const serving = items.filter(
+              w =>
+                w.state === 'ready' &&
+                w.models.some(m => m.name === INFERENCE_MODEL),
+            );
+            return serving.length === EMBEDDED_WORKERS ? items : undefined;
+          },
+          { timeoutMs: 180_000 },
         );
-        throw error;
-      } finally {
-        await context.close().catch(() => undefined);
-      }
-    },
+        expect(workers.map(w => w.id).sort()).toEqual(embeddedWorkerIds);
+
+        // 2. 51 predictions through the API with the static token: one checked in full, then 50,
+        //    ten at a time.
+        const first = await predict(portal, 0);
+        expect(first).toEqual({ status: 200, body: expect.any(String) });
+        const answer = JSON.parse(first.body);
+        expect(answer).toMatchObject({
+          model: INFERENCE_MODEL,
+          version: '1',
+          pool: INFERENCE_POOL,
+          provider: 'cpu',
+          outputs: { forecast: { shape: [1, 12] } },
+        });
+        expect(embeddedWorkerIds).toContain(answer.worker);
+        expect(answer.outputs.forecast.data).toHaveLength(12);
+        for (const value of answer.outputs.forecast.data) {
+          // A forecast of closes around 100, not NaN or a blown-up number.
+          expect(value).toBeGreaterThan(50);
+          expect(value).toBeLessThan(150);
+        }
+        const servedBy = new Map<string, number>();
+        for (let round = 0; round < 5; round++) {
+          const results = await Promise.all(
+            Array.from({ length: 10 }, (_, i) =>
+              predict(portal, 1 + round * 10 + i),
+            ),
+          );
+          for (const result of results) {
+            expect(result).toEqual({ status: 200, body: expect.any(String) });
+            const { worker, model, version } = JSON.parse(result.body);
+            expect({ model, version }).toEqual({
+              model: INFERENCE_MODEL,
+              version: '1',
+            });
+            expect(embeddedWorkerIds).toContain(worker);
+            servedBy.set(worker, (servedBy.get(worker) ?? 0) + 1);
+          }
+        }
+        log(
+          `predictions served, after the first: ${[...servedBy]
+            .map(([worker, n]) => `${worker} ${n}`)
+            .join(', ')}`,
+        );
+
+        // 3. A light load while the page is open, so that the live charts have something to show.
+        const load = startBackgroundLoad(portal, 150);
+        let loadCounts: typeof load.counts;
+        try {
+          // 4. The GPU utilization tab of cpu-dr: live capacity, a card per worker, charts, models.
+          const workerCards: Record<
+            string,
+            { title: string; utilization: string | null; memory: string | null }
+          > = {};
+          let capacityReady = '';
+          let livePoints: number[] = [];
+          let livePointsLater: number[] = [];
+          let liveGrowthSeconds = 0;
+          let liveLegend: string[] = [];
+          let dayPoints = 0;
+          let dayLegend: string[] = [];
+          let liveLayout: string[] = [];
+          let dayLayout: string[] = [];
+          let dayEmpty = false;
+          let modelRow: string[] = [];
+          const live = page.locator('section[aria-label="Last 15 minutes"]');
+          const liveChart = chartOf(live, 'Utilization');
+          await checkPage(
+            portal,
+            page,
+            `${baseUrl}/catalog/default/resource/${INFERENCE_POOL}`,
+            `the GPU utilization tab of ${INFERENCE_POOL}`,
+            240_000,
+            async p => {
+              await openTab(p, 'GPU utilization');
+              const header = p.locator('section[aria-label="Live capacity"]');
+              await expectVisible(header, 'the live capacity header', 30_000);
+              capacityReady = await factValue(header, 'Ready workers');
+              for (const id of embeddedWorkerIds) {
+                const card = p.locator(`section[aria-label="Worker ${id}"]`);
+                await expectVisible(card, `the card of worker ${id}`);
+                await expectVisible(
+                  card.getByText('CPU', { exact: true }),
+                  `the CPU badge of worker ${id}`,
+                );
+                await expectVisible(
+                  card.getByText('ready', { exact: true }),
+                  `the ready state of worker ${id}`,
+                );
+                const bar = (label: string) =>
+                  card
+                    .locator(`[role="progressbar"][aria-label="${label}"]`)
+                    .first()
+                    .getAttribute('aria-valuetext');
+                workerCards[id] = {
+                  title: (
+                    await card.locator(`[title="${id}"]`).first().innerText()
+                  ).trim(),
+                  utilization: await bar('Utilization'),
+                  memory: await bar('Memory'),
+                };
+              }
+              // The live chart: a line per worker, once the first history has loaded.
+              await expectAttached(
+                liveChart.locator('path.recharts-line-curve'),
+                'the lines of the 15-minute utilization chart',
+                30_000,
+              );
+              livePoints = await linePoints(liveChart);
+              if (livePoints.length < EMBEDDED_WORKERS) {
+                throw new Error(
+                  `${livePoints.length} lines on the 15-minute chart`,
+                );
+              }
+              liveLegend = await legendOf(liveChart);
+              // The 24-hour chart: the current minute from memory, or else its informative state.
+              const day = p.locator('section[aria-label="Last 24 hours"]');
+              const dayLine = chartOf(day, 'Utilization').locator(
+                'g.recharts-line',
+              );
+              const dayNone = day.getByText(
+                'No readings from this pool in the last 24 hours',
+              );
+              await expectAttached(
+                dayLine.or(dayNone),
+                'the 24-hour chart or its empty state',
+                30_000,
+              );
+              dayEmpty = await dayNone.isVisible();
+              if (!dayEmpty) {
+                dayPoints = await chartPoints(chartOf(day, 'Utilization'));
+                dayLegend = await legendOf(chartOf(day, 'Utilization'));
+              }
+              // The model versions table: nhits-price version 1 on this pool.
+              const models = p.locator('section[aria-label="Model versions"]');
+              const row = models
+                .locator('tr')
+                .filter({ has: p.getByText(INFERENCE_MODEL, { exact: true }) });
+              await expectVisible(row, `the ${INFERENCE_MODEL} row`, 30_000);
+              modelRow = (await row.first().locator('td').allInnerTexts()).map(
+                t => t.trim(),
+              );
+              // The live chart moves: every worker's line gains points, without a reload (the
+              // page polls every 5 s). A backend restart empties the live history: start over.
+              const startedAt = Date.now();
+              livePointsLater = await waitFor(
+                'new points on the 15-minute chart',
+                async () => {
+                  const now = await linePoints(liveChart);
+                  return now.length === livePoints.length &&
+                    now.every((n, i) => n > livePoints[i])
+                    ? now
+                    : undefined;
+                },
+                { timeoutMs: 45_000 },
+              );
+              liveGrowthSeconds = Math.round((Date.now() - startedAt) / 1000);
+              // The charts follow the window: wider, then back to the first width. Three charts
+              // side by side on each card, each within its column and the card.
+              const viewport = p.viewportSize() ?? {
+                width: 1440,
+                height: 1000,
+              };
+              const chartWidth = () =>
+                liveChart
+                  .locator('.recharts-wrapper')
+                  .evaluate(c => c.getBoundingClientRect().width);
+              const narrowWidth = await chartWidth();
+              try {
+                await p.setViewportSize({
+                  ...viewport,
+                  width: viewport.width + 480,
+                });
+                await waitFor(
+                  'the charts to widen with the window',
+                  async () =>
+                    (await chartWidth()) > narrowWidth ? true : undefined,
+                  { timeoutMs: 15_000, intervalMs: 250 },
+                );
+              } finally {
+                await p.setViewportSize(viewport);
+              }
+              liveLayout = await settledLayoutProblems(live);
+              if (!dayEmpty) dayLayout = await settledLayoutProblems(day);
+            },
+          );
+          expect(capacityReady).toBe(
+            `${EMBEDDED_WORKERS} of ${EMBEDDED_WORKERS}`,
+          );
+          for (const id of embeddedWorkerIds) {
+            expect({ id, ...workerCards[id] }).toEqual({
+              id,
+              title: id,
+              utilization: expect.stringMatching(/^\d{1,3}%$/),
+              memory: expect.stringMatching(
+                /^[\d.,]+ (B|KiB|MiB|GiB|TiB) \/ [\d.,]+ (KiB|MiB|GiB|TiB)$/,
+              ),
+            });
+          }
+          expect(liveLegend).toEqual(embeddedWorkerIds);
+          expect({ live: liveLayout, day: dayLayout }).toEqual({
+            live: [],
+            day: [],
+          });
+          // Model, version, state, traffic, max batch, providers, loaded on.
+          expect(modelRow.slice(0, 6)).toEqual([
+            INFERENCE_MODEL,
+            '1',
+            'deployed',
+            '100%',
+            '64',
+            'CPU',
+          ]);
+          for (const id of embeddedWorkerIds) {
+            expect(modelRow[6]).toContain(`${id} (CPU)`);
+          }
+          if (dayEmpty) {
+            log('the 24-hour chart shows its empty state');
+          } else {
+            // Fresh SQLite files: only this run's workers, each with a point or more.
+            expect(dayLegend).toEqual(embeddedWorkerIds);
+            // A point a worker at least: the minutes stored, and the current one from memory.
+            expect(dayPoints).toBeGreaterThanOrEqual(EMBEDDED_WORKERS);
+            log(`24-hour chart: ${dayPoints} points`);
+          }
+
+          log(
+            `15-minute chart: points per line ${livePoints.join(
+              ', ',
+            )}, then ${livePointsLater.join(
+              ', ',
+            )} ${liveGrowthSeconds} s later`,
+          );
+          // The picture, and the layout of the charts as it shows them.
+          let shotLayout: string[] = [];
+          await screenshot(page, 'gpu-utilization.png', async () => {
+            shotLayout = [
+              ...(await settledLayoutProblems(live)),
+              ...(await settledLayoutProblems(
+                page.locator('section[aria-label="Last 24 hours"]'),
+              )),
+            ];
+          });
+          expect(shotLayout).toEqual([]);
+
+          // 5. The GPU pool tab of cpu-dr: the live capacity card counts both workers as ready.
+          let cardReady = '';
+          await checkPage(
+            portal,
+            page,
+            `${baseUrl}/catalog/default/resource/${INFERENCE_POOL}`,
+            `the live capacity on the GPU pool tab of ${INFERENCE_POOL}`,
+            120_000,
+            async p => {
+              await openTab(p, 'GPU pool');
+              await expectVisible(
+                p.getByText(`GPU pool ${INFERENCE_POOL}`),
+                `the card of pool ${INFERENCE_POOL}`,
+              );
+              const card = p
+                .locator('.MuiCard-root')
+                .filter({ has: p.getByText('Live capacity', { exact: true }) });
+              await expectVisible(
+                card.getByText('Ready workers', { exact: true }),
+                'the ready workers on the live capacity card',
+                30_000,
+              );
+              cardReady = await metadataValue(card, 'Ready workers');
+            },
+          );
+          expect(cardReady).toBe(`${EMBEDDED_WORKERS} of ${EMBEDDED_WORKERS}`);
+          await screenshot(page, 'gpu-pool-cpu-dr.png');
+        } finally {
+          loadCounts = await load.stop();
+          log(
+            `background load: ${loadCounts.ok} predictions served, ${
+              loadCounts.failed
+            } failed${
+              loadCounts.lastError ? ` (last: ${loadCounts.lastError})` : ''
+            }`,
+          );
+        }
+        expect(loadCounts.ok).toBeGreaterThan(0);
+      }),
     8 * 60_000,
   );
 });

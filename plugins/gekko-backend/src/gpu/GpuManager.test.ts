@@ -9,20 +9,20 @@ import { GpuManager, ManagedWorker } from './GpuManager';
 
 const GiB = 1024 ** 3;
 
-function identity(id: string, pool: string): WorkerIdentity {
+function identity(id: string, pool: string, host?: string): WorkerIdentity {
   return {
     id,
     pool,
     transport: 'nats',
-    host: `${id}.example`,
+    host: host ?? `${id}.example`,
     pid: 1,
     startedAt: '2026-11-25T00:00:00.000Z',
   };
 }
 
-function link(id: string, pool: string): WorkerConnection {
+function link(id: string, pool: string, host?: string): WorkerConnection {
   return {
-    identity: identity(id, pool),
+    identity: identity(id, pool, host),
     command: async () => ({}),
     infer: async () => {
       throw new Error('not used');
@@ -136,28 +136,41 @@ describe('GpuManager', () => {
     expect(manager.get('a')!.state).toBe('ready');
   });
 
-  it('ignores repeated heartbeats and sums live capacity per pool', () => {
+  it('ignores repeated heartbeats and sums live capacity per pool, each physical device once', () => {
     const manager = make();
-    const a = link('a', 'p');
-    const b = link('b', 'p');
-    manager.heartbeat(
-      a,
-      beat(a, 5, { utilizationPercent: 40, devices: [{}, {}] }),
-    );
-    manager.heartbeat(a, beat(a, 4, { utilizationPercent: 99 }));
+    const h100 = (uuid: string, used: number, util: number) => ({
+      uuid,
+      name: 'NVIDIA H100 80GB HBM3',
+      utilizationPercent: util,
+      memoryUsedBytes: used * GiB,
+      memoryTotalBytes: 80 * GiB,
+    });
+    const a = link('a', 'p', 'node-1');
+    // A second worker process on the same host sees the same two GPUs.
+    const a2 = link('a2', 'p', 'node-1');
+    const b = link('b', 'p', 'node-2');
+    const devices = [h100('GPU-1', 10, 40), h100('GPU-2', 30, 60)];
+    manager.heartbeat(a, beat(a, 5, { devices }));
+    manager.heartbeat(a, beat(a, 4, { devices: [h100('GPU-1', 79, 99)] }));
+    manager.heartbeat(a2, beat(a2, 1, { devices }));
     manager.heartbeat(
       b,
-      beat(b, 1, { utilizationPercent: 60, requestsPerSecond: 10 }),
+      beat(b, 1, {
+        utilizationPercent: 20,
+        memoryUsedBytes: 5 * GiB,
+        memoryTotalBytes: 24 * GiB,
+        requestsPerSecond: 10,
+      }),
     );
     expect(manager.capacity()).toEqual([
       {
         pool: 'p',
-        workers: 2,
-        readyWorkers: 2,
+        workers: 3,
+        readyWorkers: 3,
         devices: 3,
-        memoryUsedBytes: 20 * GiB,
-        memoryTotalBytes: 160 * GiB,
-        utilizationPercent: 50,
+        memoryUsedBytes: 45 * GiB,
+        memoryTotalBytes: 184 * GiB,
+        utilizationPercent: 40,
         requestsPerSecond: 10,
         queueDepth: 0,
       },

@@ -375,6 +375,10 @@ function toStatus(w: ManagedWorker): GpuWorkerStatus {
   };
 }
 
+/**
+ * A pool's capacity from its workers' devices, each physical device counted once: several workers
+ * on one host (the embedded threads, or one worker per GPU process) report the same devices.
+ */
 function poolCapacity(pool: string, workers: ManagedWorker[]): GpuPoolCapacity {
   let devices = 0;
   let memUsed: number | undefined;
@@ -383,18 +387,38 @@ function poolCapacity(pool: string, workers: ManagedWorker[]): GpuPoolCapacity {
   let utilCount = 0;
   let rps = 0;
   let queue = 0;
+  const seen = new Set<string>();
   for (const w of workers) {
     const hb = w.heartbeat;
-    devices +=
-      hb.acceleratorKind === 'cpu' ? 0 : Math.max(1, hb.devices.length);
-    if (hb.memoryUsedBytes !== undefined)
-      memUsed = (memUsed ?? 0) + hb.memoryUsedBytes;
-    if (hb.memoryTotalBytes !== undefined)
-      memTotal = (memTotal ?? 0) + hb.memoryTotalBytes;
-    if (hb.utilizationPercent !== undefined) {
-      utilSum += hb.utilizationPercent;
-      utilCount += 1;
-    }
+    const host = w.connection.identity.host;
+    const list = hb.devices.length
+      ? hb.devices
+      : [
+          {
+            name: hb.deviceName,
+            utilizationPercent: hb.utilizationPercent,
+            memoryUsedBytes: hb.memoryUsedBytes,
+            memoryTotalBytes: hb.memoryTotalBytes,
+          },
+        ];
+    list.forEach((device, i) => {
+      const key = `${host}|${hb.acceleratorKind}|${
+        'uuid' in device && device.uuid
+          ? device.uuid
+          : ('index' in device ? device.index : undefined) ?? i
+      }`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      if (hb.acceleratorKind !== 'cpu') devices += 1;
+      if (device.memoryUsedBytes !== undefined)
+        memUsed = (memUsed ?? 0) + device.memoryUsedBytes;
+      if (device.memoryTotalBytes !== undefined)
+        memTotal = (memTotal ?? 0) + device.memoryTotalBytes;
+      if (device.utilizationPercent !== undefined) {
+        utilSum += device.utilizationPercent;
+        utilCount += 1;
+      }
+    });
     rps += hb.requestsPerSecond;
     queue += hb.queueDepth;
   }

@@ -49,10 +49,16 @@ describe('format', () => {
     expect(formatProvider('cuda')).toBe('CUDA');
   });
 
-  it('shortens long worker ids only', () => {
+  it('shortens UUID worker ids only', () => {
     expect(shortWorkerId('7f3a9c2e-5b1d-4e8a-9c0f-2d6b8e1a4c73')).toBe(
       '7f3a9c2e',
     );
     expect(shortWorkerId('m2-studio-01')).toBe('m2-studio-01');
+    // Cut to 8 characters, the two embedded workers would both read `embedded`.
+    expect(shortWorkerId('embedded-cpu-dr-1')).toBe('embedded-cpu-dr-1');
+    expect(shortWorkerId('embedded-cpu-dr-2')).toBe('embedded-cpu-dr-2');
+    expect(shortWorkerId('mac-studio-7-48213-9f3c2a')).toBe(
+      'mac-studio-7-48213-9f3c2a',
+    );
   });
 });

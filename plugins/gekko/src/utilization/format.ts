@@ -82,9 +82,15 @@ export function formatClockWithSeconds(time: number | Date): string {
   return clockWithSeconds.format(time);
 }
 
-/** A worker id cut to its first characters when it is long; `title` it with the full id. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A worker id as people read it: a UUID cut to its first 8 hex digits (as git shortens hashes);
+ * any other id whole, since ids such as `embedded-cpu-dr-1` and `embedded-cpu-dr-2`, or
+ * `host-pid-random`, differ only after their first characters. `title` it with the full id.
+ */
 export function shortWorkerId(id: string): string {
-  return id.length > 12 ? id.slice(0, 8) : id;
+  return UUID.test(id) ? id.slice(0, 8) : id;
 }
 
 const providerLabels: Record<WorkerModelPlacement['provider'], string> = {

@@ -37,7 +37,10 @@ exports.up = async function up(knex) {
     table.string('worker_id', 200).notNullable();
     table.string('pool', 63).notNullable();
     table.string('accelerator', 8).notNullable();
-    table.bigInteger('minute').notNullable().comment('epoch ms, start of minute');
+    table
+      .bigInteger('minute')
+      .notNullable()
+      .comment('epoch ms, start of minute');
     table.integer('samples').notNullable();
     table.double('utilization_percent').nullable();
     table.double('memory_used_bytes').nullable();

@@ -401,13 +401,13 @@ function poolCapacity(pool: string, workers: ManagedWorker[]): GpuPoolCapacity {
             memoryTotalBytes: hb.memoryTotalBytes,
           },
         ];
-    list.forEach((device, i) => {
+    for (const [i, device] of list.entries()) {
       const key = `${host}|${hb.acceleratorKind}|${
         'uuid' in device && device.uuid
           ? device.uuid
           : ('index' in device ? device.index : undefined) ?? i
       }`;
-      if (seen.has(key)) return;
+      if (seen.has(key)) continue;
       seen.add(key);
       if (hb.acceleratorKind !== 'cpu') devices += 1;
       if (device.memoryUsedBytes !== undefined)
@@ -418,7 +418,7 @@ function poolCapacity(pool: string, workers: ManagedWorker[]): GpuPoolCapacity {
         utilSum += device.utilizationPercent;
         utilCount += 1;
       }
-    });
+    }
     rps += hb.requestsPerSecond;
     queue += hb.queueDepth;
   }

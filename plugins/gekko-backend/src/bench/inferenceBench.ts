@@ -35,6 +35,8 @@ import { GpuPoolStore } from '../pools/GpuPoolStore';
 import { writeBenchResults } from './results';
 
 const SECONDS = Number(process.env.GEKKO_BENCH_SECONDS ?? 5);
+// Embedded worker threads behind the HTTP benchmark (the portal's default is 2).
+const HTTP_WORKERS = Number(process.env.GEKKO_BENCH_HTTP_WORKERS ?? 2);
 const packageDir = resolvePackagePath('@gekko/plugin-gekko-backend');
 const modelsDir = path.resolve(packageDir, '../../models');
 const nhits = {
@@ -330,7 +332,7 @@ async function httpRoute() {
         ],
         inference: {
           modelsDir,
-          embedded: { workers: 2, pool: 'cpu-dr' },
+          embedded: { workers: HTTP_WORKERS, pool: 'cpu-dr' },
           models: [nhits],
           dataPlane: { port: 0 },
         },
@@ -351,7 +353,7 @@ async function httpRoute() {
     const res = await fetch(`${base}/inference/models/nhits-price/versions/1`, {
       headers,
     });
-    if (res.ok && (await res.json()).placements.length >= 2) break;
+    if (res.ok && (await res.json()).placements.length >= HTTP_WORKERS) break;
     if (i > 600) throw new Error('model never loaded');
     await new Promise(r => setTimeout(r, 100));
   }

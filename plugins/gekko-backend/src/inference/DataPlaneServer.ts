@@ -1,4 +1,8 @@
-import { AuthService, LoggerService } from '@backstage/backend-plugin-api';
+import {
+  AuthService,
+  BackstageCredentials,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
 import {
   AuthenticationError,
   InputError,
@@ -90,6 +94,15 @@ function tooLarge() {
  */
 export class InferenceDataPlane {
   private server: http.Server | undefined;
+  /**
+   * Tokens this server verified, for 5 s at most (never past a token's own expiry): verifying a
+   * Backstage token costs more than a batch-1 inference, and a trading service sends the same token
+   * thousands of times a second. Failed verifications are never cached.
+   */
+  private readonly verified = new Map<
+    string,
+    { credentials: BackstageCredentials; until: number }
+  >();
 
   constructor(private readonly options: InferenceDataPlaneOptions) {}
 
@@ -119,6 +132,22 @@ export class InferenceDataPlane {
     this.server = undefined;
     server.closeIdleConnections?.();
     await new Promise<void>(resolve => server.close(() => resolve()));
+  }
+
+  private async authenticate(token: string): Promise<BackstageCredentials> {
+    const now = Date.now();
+    const hit = this.verified.get(token);
+    if (hit && hit.until > now) return hit.credentials;
+    const credentials = await this.options.auth.authenticate(token);
+    const expiresAt = (
+      credentials as { expiresAt?: Date }
+    ).expiresAt?.getTime();
+    if (this.verified.size >= 1000) this.verified.clear();
+    this.verified.set(token, {
+      credentials,
+      until: Math.min(now + 5000, expiresAt ?? Infinity),
+    });
+    return credentials;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse) {
@@ -152,7 +181,7 @@ export class InferenceDataPlane {
           'Send a Backstage token as Authorization: Bearer <token> (a user token, or a static token from backend.auth.externalAccess)',
         );
       }
-      const credentials = await this.options.auth.authenticate(token);
+      const credentials = await this.authenticate(token);
       if (
         !this.options.auth.isPrincipal(credentials, 'user') &&
         !this.options.auth.isPrincipal(credentials, 'service')

@@ -8,6 +8,6 @@ export * from './audit';
 export * from './entityAnnotations';
 export * from './permissions';
 export * from './pools';
-export { parseInput } from './validation';
+export { parseInput, resourceName } from './validation';
 export * from './gpu';
 export * from './inference';

@@ -41,7 +41,8 @@ export interface ModelVersionList {
   items: ModelVersion[];
 }
 
-const version = z
+/** A model version name: `1`, `2026-11-25`, `v3.1-canary`. @public */
+export const modelVersionName = z
   .string()
   .min(1, 'must not be empty')
   .max(64, 'must be at most 64 characters')
@@ -64,7 +65,7 @@ const artifactPath = z
 export const registerModelVersionSchema = z
   .object({
     name: dnsLabel,
-    version,
+    version: modelVersionName,
     artifact: artifactPath,
     description: z.string().max(1000).optional(),
     pools: z.array(dnsLabel).min(1, 'must name at least one pool').max(8),
@@ -89,7 +90,7 @@ export const deployModelVersionSchema = z
 export const modelTrafficSchema = z
   .object({
     weights: z
-      .record(version, z.number().int().min(0).max(10_000))
+      .record(modelVersionName, z.number().int().min(0).max(10_000))
       .refine(w => Object.keys(w).length > 0, 'must name at least one version')
       .refine(
         w => Object.values(w).some(v => v > 0),
@@ -115,7 +116,7 @@ export const predictRequestSchema = z
       .optional(),
     data: z.array(z.number()).optional(),
     shape: z.array(z.number().int().min(1)).min(1).max(8).optional(),
-    version: version.optional(),
+    version: modelVersionName.optional(),
     deadlineMs: z.number().int().min(1).max(60_000).optional(),
   })
   .strict()

@@ -11,6 +11,22 @@ export const dnsLabel = z
     'must be lower-case letters, digits and dashes, starting and ending with a letter or digit',
   );
 
+/**
+ * A name in a URL path or query (`pool`, `model`): a lower-case DNS label, with a message that says
+ * what kind of name it is.
+ *
+ * @public
+ */
+export function resourceName(kind: string) {
+  return z
+    .string()
+    .max(63, 'must be at most 63 characters')
+    .regex(
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+      `must be a ${kind} name: lower-case letters, digits and dashes`,
+    );
+}
+
 /** Formats zod issues as `field: problem; field: problem`. */
 export function describeIssues(error: z.ZodError): string {
   return error.issues

@@ -2,6 +2,7 @@ import {
   gekkoPoolManagePermission,
   gpuPoolEntityRef,
   parseInput,
+  resourceName,
   UTILIZATION_RANGES,
 } from '@gekko/plugin-gekko-common';
 import { NotFoundError } from '@backstage/errors';
@@ -15,13 +16,7 @@ import { EmbeddedWorkers } from './EmbeddedWorkers';
 import { GpuManager } from './GpuManager';
 import { TelemetryHistory } from './TelemetryHistory';
 
-const poolName = z
-  .string()
-  .max(63, 'must be at most 63 characters')
-  .regex(
-    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-    'must be a pool name: lower-case letters, digits and dashes',
-  );
+const poolName = resourceName('pool');
 
 const workersQuery = z.object({ pool: poolName.optional() }).strict();
 const utilizationQuery = z

@@ -11,14 +11,15 @@ import {
 import {
   gekkoInferenceInvokePermission,
   parseInput,
+  resourceName,
 } from '@gekko/plugin-gekko-common';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AccessGuard, actorOf } from '../service/AccessGuard';
-import { errorResponse, REQUEST_ID } from '../service/http';
-import { GatewayHttpError, InferenceGateway } from './InferenceGateway';
+import { errorResponse, HttpError, REQUEST_ID } from '../service/http';
+import { InferenceGateway } from './InferenceGateway';
 import {
   PREDICT_BODY_LIMIT_BYTES,
   readPredictBody,
@@ -27,15 +28,7 @@ import {
 } from './router';
 
 const PREDICT_PATH = /^\/api\/gekko\/inference\/models\/([^/]+)\/predict$/;
-const modelName = z.object({
-  name: z
-    .string()
-    .max(63, 'must be at most 63 characters')
-    .regex(
-      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-      'must be a model name: lower-case letters, digits and dashes',
-    ),
-});
+const modelName = z.object({ name: resourceName('model') });
 
 /** Options of an {@link InferenceDataPlane}. */
 export interface InferenceDataPlaneOptions {
@@ -75,7 +68,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 function tooLarge() {
-  return new GatewayHttpError(
+  return new HttpError(
     413,
     'PayloadTooLargeError',
     `The request body is larger than the ${
@@ -168,7 +161,7 @@ export class InferenceDataPlane {
       }
       if (req.method !== 'POST') {
         res.setHeader('allow', 'POST');
-        throw new GatewayHttpError(
+        throw new HttpError(
           405,
           'MethodNotAllowedError',
           `Use POST for ${path}`,
@@ -207,7 +200,7 @@ export class InferenceDataPlane {
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim();
       const binary = type === 'application/octet-stream';
       if (!binary && type !== 'application/json') {
-        throw new GatewayHttpError(
+        throw new HttpError(
           415,
           'UnsupportedMediaTypeError',
           `Send the inputs as application/json, or as application/octet-stream float32 with an x-gekko-shape header (got ${

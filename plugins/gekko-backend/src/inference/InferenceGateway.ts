@@ -11,17 +11,10 @@ import {
   WireTensor,
 } from '@gekko/worker';
 import type { GpuManager, ManagedWorker } from '../gpu/GpuManager';
+import { HttpError } from '../service/http';
 import type { InferenceMetrics } from '../monitoring/InferenceMetrics';
 import type { ModelService } from './ModelService';
 import type { StoredModelVersion } from './ModelStore';
-
-/** An HTTP error with a status Backstage's error names do not cover (413, 504). */
-export class GatewayHttpError extends Error {
-  constructor(readonly statusCode: number, name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
-}
 
 /** One request to the gateway: `rows` rows of float32 features. */
 export interface GatewayRequest {
@@ -86,7 +79,7 @@ export class InferenceGateway {
         const remaining = deadline - Date.now();
         if (remaining <= 0) {
           this.metrics?.failure(model, 'deadline');
-          throw new GatewayHttpError(
+          throw new HttpError(
             504,
             'GatewayTimeoutError',
             `No answer for ${model.name}@${model.version} within the ${
@@ -136,11 +129,7 @@ export class InferenceGateway {
           if (CALLER_ERROR_CODES.has(failure.code as any)) {
             this.metrics?.failure(model, 'bad_input');
             throw failure.code === 'BATCH_TOO_LARGE'
-              ? new GatewayHttpError(
-                  413,
-                  'PayloadTooLargeError',
-                  failure.message,
-                )
+              ? new HttpError(413, 'PayloadTooLargeError', failure.message)
               : new InputError(failure.message);
           }
           this.metrics?.retry(model, worker, failure.code);
@@ -209,7 +198,7 @@ export class InferenceGateway {
       );
     }
     if (request.rows > model.maxBatchSize) {
-      throw new GatewayHttpError(
+      throw new HttpError(
         413,
         'PayloadTooLargeError',
         `inputs: ${request.rows} rows is more than ${model.name}@${model.version} takes in one request (maxBatchSize ${model.maxBatchSize}); split it into smaller requests`,

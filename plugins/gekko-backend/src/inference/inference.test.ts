@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Knex } from 'knex';
 import request from 'supertest';
 import { gekkoPlugin } from '../plugin';
+import { until } from '../__testUtils__/until';
 
 jest.setTimeout(120_000);
 
@@ -83,20 +84,6 @@ async function startBackend(
 }
 
 type Server = Awaited<ReturnType<typeof startBackend>>;
-
-async function until<T>(
-  probe: () => Promise<T | undefined | false>,
-  what: string,
-  ms = 30_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 50));
-  }
-}
 
 /** Waits until `count` workers have the shipped model loaded. */
 async function modelReady(server: Server, count: number) {

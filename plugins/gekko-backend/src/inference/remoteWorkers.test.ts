@@ -16,6 +16,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import request from 'supertest';
 import { gekkoPlugin } from '../plugin';
+import { until } from '../__testUtils__/until';
 
 jest.setTimeout(180_000);
 
@@ -39,20 +40,6 @@ const windows = (rows: number, offset = 0) =>
       (_v, i) => 100 + Math.sin((i + r + offset) / 7),
     ),
   );
-
-async function until<T>(
-  probe: () => Promise<T | undefined | false>,
-  what: string,
-  ms = 60_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 100));
-  }
-}
 
 describeWithNats('remote workers over NATS', () => {
   const children: ChildProcess[] = [];

@@ -6,40 +6,27 @@ import {
   gpuPoolEntityRef,
   MAX_PREDICT_VALUES,
   modelTrafficSchema,
+  modelVersionName,
   parseInput,
+  resourceName,
   PredictRequest,
   predictRequestSchema,
   PredictResponse,
   registerModelVersionSchema,
 } from '@gekko/plugin-gekko-common';
-import express, { ErrorRequestHandler, RequestHandler } from 'express';
+import express, { RequestHandler } from 'express';
+import { explainBodyErrors, HttpError } from '../service/http';
 import Router from 'express-promise-router';
 import { z } from 'zod';
 import { AccessGuard } from '../service/AccessGuard';
-import {
-  GatewayHttpError,
-  GatewayResult,
-  InferenceGateway,
-} from './InferenceGateway';
+import { GatewayResult, InferenceGateway } from './InferenceGateway';
 import { ModelService } from './ModelService';
 
 /** Largest predict body, JSON or binary. */
 export const PREDICT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
-const modelName = z
-  .string()
-  .max(63, 'must be at most 63 characters')
-  .regex(
-    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-    'must be a model name: lower-case letters, digits and dashes',
-  );
-const versionName = z
-  .string()
-  .max(64, 'must be at most 64 characters')
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
-    'must be letters, digits, dots, dashes or underscores',
-  );
+const modelName = resourceName('model');
+const versionName = modelVersionName;
 const nameParams = z.object({ name: modelName });
 const versionParams = z.object({ name: modelName, version: versionName });
 const listQuery = z.object({ pool: modelName.optional() }).strict();
@@ -143,7 +130,7 @@ export function readPredictBody(req: PredictHttpInput): {
       throw new InputError('inputs.0: a row needs at least one value');
     }
     if (body.inputs.length * width > MAX_PREDICT_VALUES) {
-      throw new GatewayHttpError(
+      throw new HttpError(
         413,
         'PayloadTooLargeError',
         `inputs: ${
@@ -242,7 +229,7 @@ function predictBody(): RequestHandler[] {
       return;
     }
     next(
-      new GatewayHttpError(
+      new HttpError(
         415,
         'UnsupportedMediaTypeError',
         `Send the inputs as application/json, or as application/octet-stream float32 with an x-gekko-shape header (got ${
@@ -251,30 +238,12 @@ function predictBody(): RequestHandler[] {
       ),
     );
   };
-  const explain: ErrorRequestHandler = (error, _req, _res, next) => {
-    if (error?.type === 'entity.too.large') {
-      next(
-        new GatewayHttpError(
-          413,
-          'PayloadTooLargeError',
-          `The request body is larger than the ${
-            PREDICT_BODY_LIMIT_BYTES / 1024 / 1024
-          } MiB limit; split the batch`,
-        ),
-      );
-    } else if (error?.type === 'entity.parse.failed') {
-      next(
-        new InputError(
-          `Malformed JSON body: ${error.message}. Send one JSON object`,
-        ),
-      );
-    } else if (typeof error?.type === 'string' && error.status < 500) {
-      next(new InputError(`Unreadable request body: ${error.message}`));
-    } else {
-      next(error);
-    }
-  };
-  return [requireType, json, raw, explain as unknown as RequestHandler];
+  const explain = explainBodyErrors(
+    `The request body is larger than the ${
+      PREDICT_BODY_LIMIT_BYTES / 1024 / 1024
+    } MiB limit; split the batch`,
+  );
+  return [requireType, json, raw, explain];
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   gekkoPoolManagePermission,
   gpuPoolEntityRef,
   parseInput,
+  resourceName,
   updateGpuPoolSchema,
 } from '@gekko/plugin-gekko-common';
 import express from 'express';
@@ -11,15 +12,7 @@ import { z } from 'zod';
 import { AccessGuard } from '../service/AccessGuard';
 import { GpuPoolService } from './GpuPoolService';
 
-const poolName = z.object({
-  name: z
-    .string()
-    .max(63, 'must be at most 63 characters')
-    .regex(
-      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
-      'must be a pool name: lower-case letters, digits and dashes',
-    ),
-});
+const poolName = z.object({ name: resourceName('pool') });
 
 /** Routes of the GPU pools: list, get, create, update, delete. */
 export function createPoolsRouter(options: {

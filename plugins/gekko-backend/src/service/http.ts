@@ -22,7 +22,8 @@ export const assignRequestId: RequestHandler = (req, res, next) => {
   next();
 };
 
-class HttpError extends Error {
+/** An HTTP error with a status Backstage's error names do not cover (413, 415, 504). */
+export class HttpError extends Error {
   constructor(readonly statusCode: number, name: string, message: string) {
     super(message);
     this.name = name;
@@ -55,17 +56,20 @@ export function jsonBody(): RequestHandler[] {
     }
     next();
   };
-  const explainParseErrors: ErrorRequestHandler = (error, _req, _res, next) => {
+  const explainParseErrors = explainBodyErrors(
+    `The request body is larger than the ${BODY_LIMIT_BYTES / 1024} KiB limit`,
+  );
+  return [requireJson, parse, explainParseErrors];
+}
+
+/**
+ * Turns body-parser failures into 4xx that say what to send: 413 with `tooLarge`, 400 for
+ * malformed JSON or an unreadable body.
+ */
+export function explainBodyErrors(tooLarge: string): RequestHandler {
+  const explain: ErrorRequestHandler = (error, _req, _res, next) => {
     if (error?.type === 'entity.too.large') {
-      next(
-        new HttpError(
-          413,
-          'PayloadTooLargeError',
-          `The request body is larger than the ${
-            BODY_LIMIT_BYTES / 1024
-          } KiB limit`,
-        ),
-      );
+      next(new HttpError(413, 'PayloadTooLargeError', tooLarge));
     } else if (error?.type === 'entity.parse.failed') {
       next(
         new InputError(
@@ -78,7 +82,7 @@ export function jsonBody(): RequestHandler[] {
       next(error);
     }
   };
-  return [requireJson, parse, explainParseErrors as unknown as RequestHandler];
+  return explain as unknown as RequestHandler;
 }
 
 /**

@@ -57,33 +57,30 @@ export function runThreadWorker(): void {
   beat();
   const timer = setInterval(beat, data.heartbeatIntervalMs);
 
+  /** Answers request `id` with what `work` resolves to, or the failure it rejects with. */
+  const answer = <T>(
+    id: number,
+    work: Promise<T>,
+    transfer: (value: T) => ArrayBuffer[] = () => [],
+  ) =>
+    work.then(
+      value => post({ type: 'reply', id, ok: true, value }, transfer(value)),
+      error =>
+        post({
+          type: 'reply',
+          id,
+          ok: false,
+          error: toFailure(error).toJSON(),
+        }),
+    );
+
   const receive = (message: ThreadInbound) => {
     if (message.type === 'infer') {
-      agent.infer(message.request).then(
-        (reply: InferReply) =>
-          post(
-            { type: 'reply', id: message.id, ok: true, value: reply },
-            Object.values(reply.outputs).map(t => t.data.buffer as ArrayBuffer),
-          ),
-        error =>
-          post({
-            type: 'reply',
-            id: message.id,
-            ok: false,
-            error: toFailure(error).toJSON(),
-          }),
+      answer(message.id, agent.infer(message.request), (reply: InferReply) =>
+        Object.values(reply.outputs).map(t => t.data.buffer as ArrayBuffer),
       );
     } else if (message.type === 'command') {
-      agent.command(message.command).then(
-        value => post({ type: 'reply', id: message.id, ok: true, value }),
-        error =>
-          post({
-            type: 'reply',
-            id: message.id,
-            ok: false,
-            error: toFailure(error).toJSON(),
-          }),
-      );
+      answer(message.id, agent.command(message.command));
     } else if (message.type === 'crash') {
       // Die as an uncaught error would, answering nothing more. The thread waits for native
       // onnxruntime runs to return first: ending a thread inside one aborts the whole process.

@@ -239,95 +239,85 @@ function reachable(port, host = '127.0.0.1', timeoutMs = 1500) {
   });
 }
 
+/** The first of `candidates` (an env override, then usual install paths) that exists. */
+function findExecutable(envName, paths) {
+  return [process.env[envName], ...paths].find(c => c && fs.existsSync(c));
+}
+
 function findChromium() {
-  const candidates = [
-    process.env.GEKKO_CHROMIUM,
+  return findExecutable('GEKKO_CHROMIUM', [
     '/usr/bin/chromium',
     '/usr/bin/chromium-browser',
     '/usr/bin/google-chrome',
     '/Applications/Chromium.app/Contents/MacOS/Chromium',
     '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
-  ];
-  return candidates.find(c => c && fs.existsSync(c));
-}
-
-function findPromtool() {
-  const candidates = [
-    process.env.GEKKO_PROMTOOL,
-    '/usr/bin/promtool',
-    '/usr/local/bin/promtool',
-    '/opt/homebrew/bin/promtool',
-  ];
-  return candidates.find(c => c && fs.existsSync(c));
+  ]);
 }
 
 async function serviceEnv(env) {
   const testEnv = { ...env, CI: 'true', BACKSTAGE_TEST_DISABLE_DOCKER: '1' };
-  const pgUrl =
-    process.env.GEKKO_TEST_POSTGRES_URL ??
-    'postgresql://postgres@127.0.0.1:5432';
   const missing = [];
-  if (
-    await reachable(
-      Number(new URL(pgUrl).port || 5432),
-      new URL(pgUrl).hostname,
-    )
-  ) {
-    testEnv.BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING = pgUrl;
-    log(
-      `PostgreSQL answers at ${
-        new URL(pgUrl).host
-      }: database tests run on SQLite and PostgreSQL 15`,
-    );
-  } else {
-    missing.push('PostgreSQL');
-    log(
-      `SKIPPING the PostgreSQL variants: nothing answers at ${
-        new URL(pgUrl).host
-      } (set GEKKO_TEST_POSTGRES_URL)`,
-    );
-  }
-  const natsUrl = process.env.GEKKO_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
-  if (
-    await reachable(
-      Number(new URL(natsUrl).port || 4222),
-      new URL(natsUrl).hostname,
-    )
-  ) {
-    testEnv.GEKKO_TEST_NATS_URL = natsUrl;
-    log(
-      `NATS answers at ${
-        new URL(natsUrl).host
-      }: the remote-worker transport tests run`,
-    );
-  } else {
-    missing.push('NATS');
-    log(
-      `SKIPPING the NATS transport tests: nothing answers at ${
-        new URL(natsUrl).host
-      } (set GEKKO_TEST_NATS_URL)`,
-    );
-  }
-  const promtool = findPromtool();
-  if (promtool) {
-    testEnv.GEKKO_PROMTOOL = promtool;
-    log(`promtool found at ${promtool}: the metrics exposition is checked`);
-  } else {
-    missing.push('promtool');
-    log(
-      'SKIPPING promtool check metrics: no promtool found (Debian: apt-get install prometheus)',
-    );
-  }
+
+  /** Sets `testVar` to the service's URL when it answers; says clearly what is skipped when not. */
+  const probe = async ({ name, overrideVar, defaultUrl, testVar, runs }) => {
+    const url = new URL(process.env[overrideVar] ?? defaultUrl);
+    const port = Number(url.port || new URL(defaultUrl).port);
+    if (await reachable(port, url.hostname)) {
+      testEnv[testVar] = url.href.replace(/\/$/, '');
+      log(`${name} answers at ${url.host}: ${runs} run`);
+    } else {
+      missing.push(name);
+      log(
+        `SKIPPING ${runs}: nothing answers at ${url.host} (set ${overrideVar})`,
+      );
+    }
+  };
+  await probe({
+    name: 'PostgreSQL',
+    overrideVar: 'GEKKO_TEST_POSTGRES_URL',
+    defaultUrl: 'postgresql://postgres@127.0.0.1:5432',
+    testVar: 'BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING',
+    runs: 'the PostgreSQL 15 variants of the database tests',
+  });
+  await probe({
+    name: 'NATS',
+    overrideVar: 'GEKKO_TEST_NATS_URL',
+    defaultUrl: 'nats://127.0.0.1:4222',
+    testVar: 'GEKKO_TEST_NATS_URL',
+    runs: 'the remote-worker (NATS) transport tests',
+  });
+
+  /** Sets `testVar` to the tool's path when installed; says clearly what is skipped when not. */
+  const tool = (name, path, testVar, runs, install) => {
+    if (path) {
+      testEnv[testVar] = path;
+      log(`${name} found at ${path}: ${runs} runs`);
+    } else {
+      missing.push(name);
+      log(
+        `SKIPPING ${runs}: no ${name} found (Debian: apt-get install ${install})`,
+      );
+    }
+  };
+  tool(
+    'promtool',
+    findExecutable('GEKKO_PROMTOOL', [
+      '/usr/bin/promtool',
+      '/usr/local/bin/promtool',
+      '/opt/homebrew/bin/promtool',
+    ]),
+    'GEKKO_PROMTOOL',
+    'promtool check metrics',
+    'prometheus',
+  );
   const chromium = findChromium();
-  if (chromium) {
-    testEnv.GEKKO_CHROMIUM = chromium;
-    log(`Chromium found at ${chromium}: the end-to-end test runs`);
-  } else {
-    missing.push('Chromium');
-    log(
-      'SKIPPING the browser end-to-end test: no Chromium found (Debian: apt-get install chromium)',
-    );
-  }
+  tool(
+    'Chromium',
+    chromium,
+    'GEKKO_CHROMIUM',
+    'the browser end-to-end test',
+    'chromium',
+  );
   return { testEnv, missing, chromium };
 }
 

@@ -22,9 +22,11 @@ import { errorResponse, HttpError, REQUEST_ID } from '../service/http';
 import { InferenceGateway } from './InferenceGateway';
 import {
   PREDICT_BODY_LIMIT_BYTES,
+  PREDICT_TOO_LARGE,
   readPredictBody,
   toBinaryResponse,
   toResponse,
+  unsupportedPredictType,
 } from './router';
 
 const PREDICT_PATH = /^\/api\/gekko\/inference\/models\/([^/]+)\/predict$/;
@@ -68,13 +70,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 function tooLarge() {
-  return new HttpError(
-    413,
-    'PayloadTooLargeError',
-    `The request body is larger than the ${
-      PREDICT_BODY_LIMIT_BYTES / 1024 / 1024
-    } MiB limit; split the batch`,
-  );
+  return new HttpError(413, 'PayloadTooLargeError', PREDICT_TOO_LARGE);
 }
 
 /**
@@ -200,13 +196,7 @@ export class InferenceDataPlane {
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim();
       const binary = type === 'application/octet-stream';
       if (!binary && type !== 'application/json') {
-        throw new HttpError(
-          415,
-          'UnsupportedMediaTypeError',
-          `Send the inputs as application/json, or as application/octet-stream float32 with an x-gekko-shape header (got ${
-            type || 'no Content-Type'
-          })`,
-        );
+        throw unsupportedPredictType(type);
       }
       const raw = await readBody(req, PREDICT_BODY_LIMIT_BYTES);
       let body: unknown = raw;

@@ -216,6 +216,22 @@ export function toBinaryResponse(result: GatewayResult): {
   };
 }
 
+/** What both predict servers say about a body that is too large. */
+export const PREDICT_TOO_LARGE = `The request body is larger than the ${
+  PREDICT_BODY_LIMIT_BYTES / 1024 / 1024
+} MiB limit; split the batch`;
+
+/** The 415 both predict servers give a body that is neither JSON nor float32. */
+export function unsupportedPredictType(contentType: string | undefined) {
+  return new HttpError(
+    415,
+    'UnsupportedMediaTypeError',
+    `Send the inputs as application/json, or as application/octet-stream float32 with an x-gekko-shape header (got ${
+      contentType || 'no Content-Type'
+    })`,
+  );
+}
+
 /** Body parsers of the predict route: JSON or binary float32, up to 16 MiB, with errors that say what to send. */
 function predictBody(): RequestHandler[] {
   const json = express.json({ limit: PREDICT_BODY_LIMIT_BYTES, strict: true });
@@ -228,21 +244,9 @@ function predictBody(): RequestHandler[] {
       next();
       return;
     }
-    next(
-      new HttpError(
-        415,
-        'UnsupportedMediaTypeError',
-        `Send the inputs as application/json, or as application/octet-stream float32 with an x-gekko-shape header (got ${
-          req.header('content-type') ?? 'no Content-Type'
-        })`,
-      ),
-    );
+    next(unsupportedPredictType(req.header('content-type')));
   };
-  const explain = explainBodyErrors(
-    `The request body is larger than the ${
-      PREDICT_BODY_LIMIT_BYTES / 1024 / 1024
-    } MiB limit; split the batch`,
-  );
+  const explain = explainBodyErrors(PREDICT_TOO_LARGE);
   return [requireType, json, raw, explain];
 }
 

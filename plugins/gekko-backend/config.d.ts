@@ -1,3 +1,5 @@
+import { HumanDuration } from '@backstage/types';
+
 export interface Config {
   /** Gekko portal settings. */
   gekko?: {
@@ -38,8 +40,15 @@ export interface Config {
         /** Interface to bind. Default 127.0.0.1. */
         host?: string;
       };
-      /** Deadline of a predict request that sets none, in ms. Default 10000. */
+      /**
+       * Deadline of a predict request that sets none, e.g. `{ seconds: 10 }`, `'10s'` or `'PT10S'`.
+       * Default 10 seconds.
+       */
+      defaultDeadline?: HumanDuration | string;
+      /** @deprecated use `defaultDeadline`; the same in milliseconds. */
       defaultDeadlineMs?: number;
+      /** How long a worker may take to load a model version. Default 1 minute. */
+      loadTimeout?: HumanDuration | string;
       /** Workers as threads of the backend process (the embedded default transport). */
       embedded?: {
         /** Worker threads; 0 turns them off. Default 2. */
@@ -66,9 +75,13 @@ export interface Config {
 
     /** The GPU manager. */
     gpu?: {
-      /** Interval workers heartbeat at; a worker that misses 3 is dropped. Default 1000 ms. */
+      /** Interval workers heartbeat at; a worker that misses 3 is dropped. Default 1 second. */
+      heartbeatInterval?: HumanDuration | string;
+      /** @deprecated use `heartbeatInterval`; the same in milliseconds. */
       heartbeatIntervalMs?: number;
-      /** How long per-minute utilization history is kept. Default 48 hours. */
+      /** How long per-minute utilization history is kept, e.g. `{ hours: 48 }`. Default 48 hours. */
+      historyRetention?: HumanDuration | string;
+      /** @deprecated use `historyRetention`; the same in hours. */
       historyRetentionHours?: number;
       /** Chaos testing: `POST /gpu/workers/:id/crash` crashes an embedded worker (needs gekko.pool.manage). Default off. */
       chaos?: { enabled?: boolean };

@@ -1,9 +1,9 @@
 import { createApp } from '@backstage/frontend-defaults';
-import catalogPlugin from '@backstage/plugin-catalog/alpha';
-import gekkoPlugin from '@gekko/plugin-gekko';
 import { navModule } from './modules/nav';
 import { homeModule } from './modules/home';
 
+// The plugins come from `app.packages: all` (every front-end plugin this package depends on);
+// only the app's own modules are listed here.
 export default createApp({
-  features: [catalogPlugin, gekkoPlugin, navModule, homeModule],
+  features: [navModule, homeModule],
 });

@@ -310,7 +310,7 @@ function overlayConfig(options: {
         },
       },
       gekko: {
-        gpu: { heartbeatIntervalMs: 1000 },
+        gpu: { heartbeatInterval: { seconds: 1 } },
         inference: {
           // Absolute: the base config's `../../models` holds only from packages/backend.
           modelsDir,

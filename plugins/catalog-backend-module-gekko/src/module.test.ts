@@ -46,7 +46,7 @@ spec:
 
 const brokenAnnotations = `
     gekko.io/gpu-pool: Not A Pool
-    gekko.io/deployment-target: lambda
+    gekko.io/deployment-target: AWS Lambda
     gekko.io/metrics-url: ftp://nowhere
 `;
 
@@ -180,7 +180,7 @@ describe('catalog module gekko, in a real catalog with the real gekko backend', 
       'gekko.io/gpu-pool "Not A Pool" is not a pool name',
     );
     expect(messages).toContain(
-      'gekko.io/deployment-target "lambda" must be one of kubernetes, gpu-pool',
+      'gekko.io/deployment-target "AWS Lambda" is not a deployment target name',
     );
     expect(messages).toContain(
       'gekko.io/metrics-url "ftp://nowhere" must be an absolute http(s) URL',

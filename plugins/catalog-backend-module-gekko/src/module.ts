@@ -5,8 +5,8 @@ import {
 } from '@backstage/backend-plugin-api';
 import { catalogProcessingExtensionPoint } from '@backstage/plugin-catalog-node';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
+import { GekkoClient } from '@gekko/plugin-gekko-common';
 import { GekkoAnnotationProcessor } from './processors/GekkoAnnotationProcessor';
-import { GekkoPoolClient } from './providers/GekkoPoolClient';
 import { GekkoPoolEntityProvider } from './providers/GekkoPoolEntityProvider';
 
 /**
@@ -55,7 +55,8 @@ export const catalogModuleGekko = createBackendModule({
         catalog.addProcessor(new GekkoAnnotationProcessor());
         catalog.addEntityProvider(
           new GekkoPoolEntityProvider({
-            client: new GekkoPoolClient(discovery, auth),
+            client: new GekkoClient({ discoveryApi: discovery }),
+            auth,
             events,
             taskRunner,
             logger,

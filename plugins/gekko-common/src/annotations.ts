@@ -6,7 +6,11 @@
 export const GEKKO_ANNOTATIONS = {
   /** Component: name of the GPU pool the service runs its inference on. */
   gpuPool: 'gekko.io/gpu-pool',
-  /** Component: where its deployments go, `kubernetes` or `gpu-pool`. */
+  /**
+   * Component: the deployment target its releases go to, by name (`gpu-pool` for model versions on
+   * GPU pools, `kubernetes`, or any target a backend module registers; `GET /deployments/targets`
+   * lists them).
+   */
   deploymentTarget: 'gekko.io/deployment-target',
   /** Component: http(s) URL of its health endpoint. */
   healthUrl: 'gekko.io/health-url',
@@ -22,11 +26,11 @@ export const GEKKO_ANNOTATIONS = {
   nodeSelector: 'gekko.io/node-selector',
 } as const;
 
-/** The deployment targets a trading service can declare. @public */
-export const DEPLOYMENT_TARGETS = ['kubernetes', 'gpu-pool'] as const;
-
-/** A deployment target. @public */
-export type DeploymentTarget = (typeof DEPLOYMENT_TARGETS)[number];
+/**
+ * The deployment target of model versions on GPU pools, which needs the `gekko.io/gpu-pool`
+ * annotation too. @public
+ */
+export const GPU_POOL_DEPLOYMENT_TARGET = 'gpu-pool';
 
 /** `spec.type` of GPU pool Resource entities. @public */
 export const GPU_POOL_ENTITY_TYPE = 'gpu-pool';

@@ -11,3 +11,5 @@ export * from './pools';
 export { parseInput, resourceName } from './validation';
 export * from './gpu';
 export * from './inference';
+export * from './deployments';
+export * from './GekkoClient';

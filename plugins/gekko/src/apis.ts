@@ -4,10 +4,10 @@ import {
   fetchApiRef,
 } from '@backstage/frontend-plugin-api';
 import { gekkoApiRef } from './api/GekkoApi';
-import { GekkoClient } from './api/GekkoClient';
+import { GekkoClient } from '@gekko/plugin-gekko-common';
 
 /**
- * Provides the {@link GekkoApi} backed by the Gekko backend.
+ * Provides the {@link GekkoApi}: the gekko backend's one client, from `@gekko/plugin-gekko-common`.
  *
  * @public
  */

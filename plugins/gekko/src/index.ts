@@ -1,10 +1,12 @@
 /**
  * The Gekko portal's entity tabs, audit trail, GPU pools and GPU utilization, for Backstage's new
- * frontend system.
+ * frontend system; and the cards of the portal's home page, the trading services and the GPU pools
+ * at a glance.
  *
  * @packageDocumentation
  */
 export { gekkoPlugin as default } from './plugin';
 export { gekkoApiRef } from './api/GekkoApi';
 export type { AuditRecordsQuery, GekkoApi } from './api/GekkoApi';
-export { GekkoClient } from './api/GekkoClient';
+export { GpuPoolsCard } from './pools/GpuPoolsCard';
+export { TradingServicesCard } from './services/TradingServicesCard';

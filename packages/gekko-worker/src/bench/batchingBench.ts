@@ -3,11 +3,11 @@
  * figure a ratio against raw onnxruntime measured in the same run.
  */
 import * as ort from 'onnxruntime-node';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ModelHost } from '../runtime/ModelHost';
 import { closedLoop as runClosedLoop } from './closedLoop';
+import { Verdict, verdict, writeBenchResults } from './results';
 
 const SECONDS = Number(process.env.GEKKO_BENCH_SECONDS ?? 3);
 const modelsDir = path.resolve(process.env.GEKKO_MODELS_DIR ?? '../../models');
@@ -40,7 +40,10 @@ async function closedLoop(concurrency: number, call: () => Promise<unknown>) {
 
 /** Runs the model host and batching benchmark and writes `worker-latest.json`. */
 export async function runBatchingBench(): Promise<void> {
-  const results: Record<string, unknown> = {
+  const results: Record<string, unknown> & {
+    time: string;
+    verdicts: Verdict[];
+  } = {
     benchmark: 'worker',
     time: new Date().toISOString(),
     node: process.version,
@@ -48,6 +51,7 @@ export async function runBatchingBench(): Promise<void> {
     cpuModel: os.cpus()[0]?.model,
     model: 'nhits-price v1 (window 120, horizon 12)',
     secondsPerMeasurement: SECONDS,
+    verdicts: [],
   };
 
   const raw = await ort.InferenceSession.create(modelPath, {
@@ -86,25 +90,29 @@ export async function runBatchingBench(): Promise<void> {
   const batched = await closedLoop(64, () =>
     host.infer('nhits-price', '1', one, 1),
   );
+  const batching = verdict({
+    figure: 'dynamic batching, batch 1 x 64 callers',
+    value: batched.requestsPerSecond,
+    unit: 'req/s',
+    baseline: {
+      name: 'batching off',
+      value: unbatched.requestsPerSecond,
+      unit: 'req/s',
+    },
+    ratio: +(batched.requestsPerSecond / unbatched.requestsPerSecond).toFixed(
+      2,
+    ),
+    goal: { of: 'ratio', op: '>=', value: 3, unit: 'x' },
+  });
+  results.verdicts.push(batching);
   results.batch1Concurrency64 = {
     batchingOff: unbatched,
     batchingOn: batched,
-    throughputRatio: +(
-      batched.requestsPerSecond / unbatched.requestsPerSecond
-    ).toFixed(2),
-    goal: 'batching on >= 3x batching off',
+    throughputRatio: batching.ratio,
+    goal: `batching on ${batching.goalText} batching off`,
+    met: batching.goalMet,
   };
   await host.close();
 
-  const outDir = path.resolve(process.env.GEKKO_BENCH_OUT ?? 'bench-results');
-  fs.mkdirSync(outDir, { recursive: true });
-  const outFile = path.join(
-    outDir,
-    `worker-${results.time}.json`.replace(/:/g, '-'),
-  );
-  fs.writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
-  fs.copyFileSync(outFile, path.join(outDir, 'worker-latest.json'));
-  process.stdout.write(
-    `${JSON.stringify(results, null, 2)}\nwritten to ${outFile}\n`,
-  );
+  writeBenchResults('worker', results);
 }

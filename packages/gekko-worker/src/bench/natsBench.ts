@@ -17,31 +17,28 @@ import {
 import { NatsControlPlane } from '../transport/nats/NatsControlPlane';
 import { ThreadWorkerConnection } from '../transport/thread/ThreadWorkerConnection';
 import { closedLoop, ClosedLoopResult } from './closedLoop';
+import {
+  Goal,
+  SkippedFigure,
+  skippedFigure,
+  Verdict,
+  verdict,
+  writeBenchResults,
+} from './results';
 
 const SECONDS = Number(process.env.GEKKO_BENCH_SECONDS ?? 3);
 const NATS_URL = process.env.GEKKO_BENCH_NATS_URL ?? 'nats://127.0.0.1:4222';
 const modelsDir = path.resolve(process.env.GEKKO_MODELS_DIR ?? '../../models');
 const WINDOW = 120;
-const GOAL_ADDED_P99_MS = 3;
 const workerBin = path.join(
   path.dirname(require.resolve('@gekko/worker/package.json')),
   'bin',
   'gekko-worker',
 );
 
-function writeResults(results: Record<string, unknown>) {
-  const outDir = path.resolve(process.env.GEKKO_BENCH_OUT ?? 'bench-results');
-  fs.mkdirSync(outDir, { recursive: true });
-  const outFile = path.join(
-    outDir,
-    `nats-${results.time}.json`.replace(/:/g, '-'),
-  );
-  fs.writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
-  fs.copyFileSync(outFile, path.join(outDir, 'nats-latest.json'));
-  process.stdout.write(
-    `${JSON.stringify(results, null, 2)}\nwritten to ${outFile}\n`,
-  );
-}
+const FIGURE = 'NATS transport, added p99 (1 / 16 callers)';
+/** The p99 NATS adds over the in-process worker thread, at the worse of 1 and 16 callers. */
+const GOAL: Goal = { op: '<=', value: 3, unit: 'ms' };
 
 /** Why NATS cannot be used, or undefined when it answers. */
 async function natsUnavailable(): Promise<string | undefined> {
@@ -76,7 +73,10 @@ async function waitFor<T>(
 
 /** Runs the NATS benchmark and writes `nats-latest.json`; records `skipped` when NATS is not there. */
 export async function runNatsBench(): Promise<void> {
-  const results: Record<string, unknown> = {
+  const results: Record<string, unknown> & {
+    time: string;
+    verdicts: Array<Verdict | SkippedFigure>;
+  } = {
     benchmark: 'worker-nats',
     time: new Date().toISOString(),
     node: process.version,
@@ -85,11 +85,13 @@ export async function runNatsBench(): Promise<void> {
     model: 'nhits-price v1 (window 120, horizon 12), batch-1 requests',
     secondsPerMeasurement: SECONDS,
     natsUrl: NATS_URL,
+    verdicts: [],
   };
   const unavailable = await natsUnavailable();
   if (unavailable) {
     process.stdout.write(`NATS benchmark skipped: ${unavailable}\n`);
-    writeResults({ ...results, skipped: unavailable });
+    results.verdicts.push(skippedFigure(FIGURE, GOAL, unavailable));
+    writeBenchResults('nats', { ...results, skipped: unavailable });
     return;
   }
 
@@ -182,10 +184,30 @@ export async function runNatsBench(): Promise<void> {
       concurrency1: added('concurrency1'),
       concurrency16: added('concurrency16'),
     };
+    const thread1 = measured.concurrency1.inProcessThread.p99Ms;
+    const thread16 = measured.concurrency16.inProcessThread.p99Ms;
+    const judged = verdict({
+      figure: FIGURE,
+      value: Math.max(addedP99Ms.concurrency1, addedP99Ms.concurrency16),
+      unit: 'ms',
+      measures: {
+        'added p99, 1 caller': { value: addedP99Ms.concurrency1, unit: 'ms' },
+        'added p99, 16 callers': {
+          value: addedP99Ms.concurrency16,
+          unit: 'ms',
+        },
+      },
+      goal: GOAL,
+      shown: {
+        value: `${addedP99Ms.concurrency1} / ${addedP99Ms.concurrency16} ms`,
+        baseline: `in-process thread p99 ${thread1} / ${thread16} ms`,
+      },
+    });
+    results.verdicts.push(judged);
     Object.assign(results, measured, {
       addedP99Ms,
-      goal: `NATS adds <= ${GOAL_ADDED_P99_MS} ms p99 over the in-process worker thread`,
-      goalMet: Object.values(addedP99Ms).every(ms => ms <= GOAL_ADDED_P99_MS),
+      goal: `NATS adds ${judged.goalText} p99 over the in-process worker thread`,
+      goalMet: judged.goalMet,
       note: 'Both workers use one onnxruntime intra-op thread; the NATS worker is a gekko-worker child process on this host, so the figure is the transport cost (two hops through the server, serialization) without network distance.',
     });
   } finally {
@@ -197,5 +219,5 @@ export async function runNatsBench(): Promise<void> {
     });
     await plane.close();
   }
-  writeResults(results);
+  writeBenchResults('nats', results);
 }

@@ -1,4 +1,5 @@
 import {
+  AuthService,
   LoggerService,
   SchedulerServiceTaskRunner,
 } from '@backstage/backend-plugin-api';
@@ -8,11 +9,11 @@ import {
 } from '@backstage/plugin-catalog-node';
 import { EventsService } from '@backstage/plugin-events-node';
 import {
+  GekkoClient,
   GPU_POOL_EVENTS_TOPIC,
   GpuPoolChangedEvent,
   gpuPoolEntityRef,
 } from '@gekko/plugin-gekko-common';
-import { GekkoPoolClient } from './GekkoPoolClient';
 import { poolToEntity } from './poolEntity';
 
 /**
@@ -24,7 +25,9 @@ export class GekkoPoolEntityProvider implements EntityProvider {
 
   constructor(
     private readonly options: {
-      client: GekkoPoolClient;
+      /** The gekko backend's client; the provider calls it as the catalog plugin (a service token). */
+      client: GekkoClient;
+      auth: AuthService;
       events: EventsService;
       taskRunner: SchedulerServiceTaskRunner;
       logger: LoggerService;
@@ -70,7 +73,7 @@ export class GekkoPoolEntityProvider implements EntityProvider {
   private async listPoolsWhenReady() {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.options.client.listPools();
+        return await this.options.client.listPools(await this.asCatalog());
       } catch (error) {
         const status = (error as { statusCode?: number }).statusCode;
         if (status !== 503 || attempt >= 12) throw error;
@@ -82,13 +85,26 @@ export class GekkoPoolEntityProvider implements EntityProvider {
     }
   }
 
+  /** Request options that make the gekko backend see the catalog plugin as the caller. */
+  private async asCatalog() {
+    const { auth } = this.options;
+    const { token } = await auth.getPluginRequestToken({
+      onBehalfOf: await auth.getOwnServiceCredentials(),
+      targetPluginId: 'gekko',
+    });
+    return { token };
+  }
+
   /** Adds, replaces or removes the one pool an event names. */
   async applyChange(event: GpuPoolChangedEvent): Promise<void> {
     const connection = this.requireConnection();
     const pool =
       event.change === 'deleted'
         ? undefined
-        : await this.options.client.findPool(event.name);
+        : await this.options.client.findPool(
+            event.name,
+            await this.asCatalog(),
+          );
     await connection.applyMutation(
       pool
         ? {

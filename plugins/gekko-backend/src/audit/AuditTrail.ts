@@ -15,8 +15,8 @@ import {
   canonicalAuditRecordWithDetails,
   canonicalJson,
 } from '@gekko/plugin-gekko-common';
-import type { Request } from 'express';
 import { Knex } from 'knex';
+import type { AuditContext } from './AuditContext';
 import { ChainVerifier, chainHash } from './ChainVerifier';
 import { redactSecrets } from './redact';
 
@@ -67,7 +67,7 @@ interface AuditRow {
 
 interface PendingAppend {
   entry: AuditEntry;
-  request?: Request;
+  context?: AuditContext;
   resolve(record: AuditRecord): void;
   reject(error: unknown): void;
 }
@@ -122,10 +122,13 @@ export class AuditTrail {
     this.isPostgres = String(db.client.config.client).includes('pg');
   }
 
-  /** Appends a record and resolves once it is committed. */
-  append(entry: AuditEntry, request?: Request): Promise<AuditRecord> {
+  /**
+   * Appends a record and resolves once it is committed. `context` says where the request came from,
+   * for Backstage's auditor service.
+   */
+  append(entry: AuditEntry, context?: AuditContext): Promise<AuditRecord> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ entry, request, resolve, reject });
+      this.pending.push({ entry, context, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         void this.flush();
@@ -135,15 +138,18 @@ export class AuditTrail {
 
   /**
    * Appends inside the caller's transaction, so that a change and its record commit together or
-   * not at all. Call {@link AuditTrail.forward} after the commit.
+   * not at all. Call {@link AuditTrail.forward} after the commit; {@link AuditedChanges} does both.
    */
   async appendWithin(trx: Knex.Transaction, entry: AuditEntry) {
     const [record] = await this.writeChained(trx, [entry]);
     return record;
   }
 
-  /** Sends a committed record to Backstage's auditor service too. */
-  forward(record: AuditRecord, request?: Request): void {
+  /**
+   * Sends a committed record to Backstage's auditor service too. The auditor names the gekko plugin
+   * as the event's reporter; the caller, their address and the request id are in its `meta`.
+   */
+  forward(record: AuditRecord, context?: AuditContext): void {
     const { auditor, logger } = this.options;
     if (!auditor) return;
     const meta = {
@@ -152,13 +158,14 @@ export class AuditTrail {
       actor: record.actor,
       target: record.target,
       outcome: record.outcome,
+      requestId: record.requestId,
+      ...(context?.address ? { address: context.address } : {}),
       details: record.details,
     };
     auditor
       .createEvent({
         eventId: record.action.replace(/[._]/g, '-'),
         severityLevel: severityOf(record),
-        request,
         meta,
       })
       .then(event =>
@@ -191,7 +198,7 @@ export class AuditTrail {
         );
         group.forEach((p, i) => {
           p.resolve(records[i]);
-          this.forward(records[i], p.request);
+          this.forward(records[i], p.context);
         });
       } catch (error) {
         group.forEach(p => p.reject(error));

@@ -54,7 +54,7 @@ export function createAuditRouter(options: {
         outcome: 'success',
         requestId: caller.requestId,
       },
-      req,
+      caller,
     );
     res.status(200).type('application/x-ndjson');
     res.setHeader(
@@ -86,7 +86,7 @@ export function createAuditRouter(options: {
         requestId: caller.requestId,
         details: event.details,
       },
-      req,
+      caller,
     );
     res.status(201).json(record);
   });

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AuditEntry, AuditTrail } from '../audit/AuditTrail';
 import { openGekkoDatabase } from '../database/migrations';
-import { writeBenchResults } from './results';
+import { formatNumber, Verdict, verdict, writeBenchResults } from './results';
 
 const APPENDS = Number(process.env.GEKKO_BENCH_APPENDS ?? 20_000);
 const VERIFY_ROWS = Number(process.env.GEKKO_BENCH_VERIFY_ROWS ?? 100_000);
@@ -87,7 +87,10 @@ async function main() {
     debug: () => {},
     child: () => logger,
   };
-  const results: Record<string, unknown> = {
+  const results: Record<string, unknown> & {
+    time: string;
+    verdicts: Verdict[];
+  } = {
     benchmark: 'audit-trail',
     time: new Date().toISOString(),
     node: process.version,
@@ -96,6 +99,7 @@ async function main() {
     database:
       'SQLite file (better-sqlite3) in WAL mode, as the gekko backend opens it',
     appends: APPENDS,
+    verdicts: [],
   };
 
   // Baseline 1: plain knex inserts, one statement (and commit) per row, 64 callers.
@@ -134,12 +138,25 @@ async function main() {
   });
 
   const rate = (n: number, s: number) => Math.round(n / s);
+  const appends = verdict({
+    figure: 'audit appends, 64 callers',
+    value: rate(APPENDS, concurrent.seconds),
+    unit: '/s',
+    baseline: {
+      name: 'plain per-row inserts',
+      value: rate(APPENDS, plain.seconds),
+      unit: '/s',
+    },
+    ratio: +(plain.seconds / concurrent.seconds).toFixed(2),
+    goal: { op: '>=', value: 5000, unit: '/s' },
+  });
+  results.verdicts.push(appends);
   results.appendsPerSecond = {
     concurrent64: {
       auditTrail: rate(APPENDS, concurrent.seconds),
       plainKnexInsertPerRow: rate(APPENDS, plain.seconds),
       plainKnexBatchedTransaction: rate(APPENDS, batch.seconds),
-      ratioVsPlainPerRow: +(plain.seconds / concurrent.seconds).toFixed(2),
+      ratioVsPlainPerRow: appends.ratio,
       ratioVsBatchedCeiling: +(batch.seconds / concurrent.seconds).toFixed(3),
     },
     sequential: {
@@ -149,7 +166,8 @@ async function main() {
         sequentialPlain.seconds / sequential.seconds
       ).toFixed(2),
     },
-    goal: '>= 5000 appends/s on the SQLite file database',
+    goal: `${appends.goalText} appends (64 callers) on the SQLite file database`,
+    met: appends.goalMet,
   };
 
   // Verify over VERIFY_ROWS records, against reading the same rows without checking them.
@@ -166,23 +184,43 @@ async function main() {
   const verified = verify.value;
   if (!verified.valid)
     throw new Error(`chain broken in the benchmark: ${verified.reason}`);
+  const perMillion = (seconds: number) =>
+    +((seconds * 1_000_000) / verified.checked).toFixed(2);
+  const verifyVerdict = verdict({
+    figure: `audit verify, 1M rows (extrapolated from ${formatNumber(
+      verified.checked,
+    )})`,
+    value: perMillion(verify.seconds),
+    unit: 's',
+    baseline: {
+      name: 'reading them unchecked',
+      value: perMillion(read.seconds),
+      unit: 's',
+    },
+    ratio: +(read.seconds / verify.seconds).toFixed(2),
+    goal: { op: '<', value: 10, unit: 's' },
+    shown: {
+      value: `${perMillion(verify.seconds)} s (${formatNumber(
+        rate(verified.checked, verify.seconds),
+      )} rows/s)`,
+    },
+  });
+  results.verdicts.push(verifyVerdict);
   results.verify = {
     rows: verified.checked,
     seconds: +verify.seconds.toFixed(3),
     rowsPerSecond: rate(verified.checked, verify.seconds),
-    extrapolatedSecondsFor1M: +(
-      (verify.seconds * 1_000_000) /
-      verified.checked
-    ).toFixed(2),
+    extrapolatedSecondsFor1M: verifyVerdict.value,
     baselineReadOnlySeconds: +read.seconds.toFixed(3),
-    ratioVsReadOnly: +(read.seconds / verify.seconds).toFixed(2),
-    goal: '1M rows in < 10 s',
+    ratioVsReadOnly: verifyVerdict.ratio,
+    goal: `1M rows in ${verifyVerdict.goalText}`,
+    met: verifyVerdict.goalMet,
   };
 
   await Promise.all([plainDb.destroy(), batchDb.destroy(), trailDb.destroy()]);
   fs.rmSync(dir, { recursive: true, force: true });
 
-  writeBenchResults('audit', results as typeof results & { time: string });
+  writeBenchResults('audit', results);
 }
 
 main().catch(error => {

@@ -1,4 +1,3 @@
-import { Config } from '@backstage/config';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import {
   describeNatsAuth,
@@ -6,28 +5,6 @@ import {
   NatsControlPlaneOptions,
   WorkerLinkEvents,
 } from '@gekko/worker';
-
-/** Reads `gekko.nats`; undefined when remote workers are off. */
-export function readNatsConfig(
-  config: Config,
-): Omit<NatsControlPlaneOptions, 'events'> | undefined {
-  const nats = config.getOptionalConfig('gekko.nats');
-  if (!nats) return undefined;
-  const servers = nats.getOptional('servers');
-  const list = (Array.isArray(servers) ? servers : [servers]).map(String);
-  return {
-    servers: list,
-    subjectPrefix: nats.getOptionalString('subjectPrefix'),
-    auth: {
-      token: nats.getOptionalString('token'),
-      user: nats.getOptionalString('user'),
-      pass: nats.getOptionalString('password'),
-      credsFile: nats.getOptionalString('credsFile'),
-      nkeySeedFile: nats.getOptionalString('nkeySeedFile'),
-    },
-    name: 'gekko backend',
-  };
-}
 
 /**
  * The scale-out transport: workers on other hosts join through NATS. The connection is retried in

@@ -36,7 +36,7 @@ describe.each(databases.eachSupportedId())(
       let now = Date.UTC(2026, 10, 25, 12, 0, 0);
       const history = new TelemetryHistory(db, {
         logger: mockServices.logger.mock(),
-        retentionHours: 1,
+        retentionMs: 60 * 60_000,
         now: () => now,
       });
 

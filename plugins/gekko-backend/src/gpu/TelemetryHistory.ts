@@ -81,7 +81,7 @@ function average(acc: { sum: number; n: number }): number | undefined {
 
 /**
  * Utilization history for the GPU utilization tab: the last 15 minutes of heartbeats in memory, and
- * one row per worker per minute in the database for the 24-hour chart (kept `retentionHours`).
+ * one row per worker per minute in the database for the 24-hour chart (kept `retentionMs`, 48 hours by default).
  */
 export class TelemetryHistory {
   private readonly live = new Map<string, LiveSeries>();
@@ -96,11 +96,12 @@ export class TelemetryHistory {
     private readonly db: Knex,
     private readonly options: {
       logger: LoggerService;
-      retentionHours?: number;
+      /** How long per-minute rows are kept; defaults to 48 hours. */
+      retentionMs?: number;
       now?: () => number;
     },
   ) {
-    this.retentionMs = (options.retentionHours ?? 48) * 60 * MINUTE;
+    this.retentionMs = options.retentionMs ?? 48 * 60 * MINUTE;
     this.now = options.now ?? Date.now;
   }
 

@@ -85,7 +85,7 @@ export function createGpuRouter(options: {
         requestId: caller.requestId,
         details: { worker: worker.id },
       },
-      req,
+      caller,
     );
     embedded.crash(worker.id).catch(() => {});
     res.status(202).json({ crashing: worker.id });

@@ -13,7 +13,7 @@ import {
 import type { GpuManager, ManagedWorker } from '../gpu/GpuManager';
 import { HttpError } from '../service/http';
 import type { InferenceMetrics } from '../monitoring/InferenceMetrics';
-import type { ModelService } from './ModelService';
+import type { ModelRegistry } from './ModelRegistry';
 import type { StoredModelVersion } from './ModelStore';
 
 /** One request to the gateway: `rows` rows of float32 features. */
@@ -56,7 +56,7 @@ export class InferenceGateway {
   private readonly defaultDeadlineMs: number;
 
   constructor(
-    private readonly models: ModelService,
+    private readonly models: ModelRegistry,
     private readonly manager: GpuManager,
     private readonly metrics: InferenceMetrics | undefined,
     options: InferenceGatewayOptions = {},

@@ -1,8 +1,6 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { ConflictError, NotFoundError } from '@backstage/errors';
 import { EventsService } from '@backstage/plugin-events-node';
 import {
-  CreateGpuPoolRequest,
   GPU_POOL_EVENTS_TOPIC,
   GpuPool,
   GpuPoolChange,
@@ -12,10 +10,9 @@ import {
   gpuPoolEntityRef,
   parseInput,
 } from '@gekko/plugin-gekko-common';
-import type { Request } from 'express';
 import { Knex } from 'knex';
-import { AuditTrail } from '../audit/AuditTrail';
-import { Caller } from '../service/AccessGuard';
+import { AuditContext, STARTUP_CONTEXT } from '../audit/AuditContext';
+import { AuditedChanges, ChangeOutcome } from '../audit/AuditedChanges';
 import { GpuPoolStore } from './GpuPoolStore';
 
 /**
@@ -24,9 +21,8 @@ import { GpuPoolStore } from './GpuPoolStore';
  */
 export class GpuPoolService {
   constructor(
-    private readonly db: Knex,
     private readonly store: GpuPoolStore,
-    private readonly audit: AuditTrail,
+    private readonly changes: AuditedChanges,
     private readonly events: EventsService,
     private readonly logger: LoggerService,
   ) {}
@@ -43,7 +39,7 @@ export class GpuPoolService {
    * Adds the pools of config `gekko.gpuPools` that the database does not have yet. Pools already
    * stored are left alone: after the first start the database, not the config, is the truth.
    */
-  async seedFromConfig(pools: CreateGpuPoolRequest[]): Promise<void> {
+  async seedFromConfig(pools: unknown[]): Promise<void> {
     for (const [index, input] of pools.entries()) {
       const spec = parseInput(
         createGpuPoolSchema,
@@ -52,7 +48,7 @@ export class GpuPoolService {
       );
       if (await this.store.findPool(spec.name)) continue;
       await this.mutate(
-        { actor: 'plugin:gekko', requestId: 'startup' },
+        STARTUP_CONTEXT,
         {
           action: 'pool.seed',
           name: spec.name,
@@ -64,7 +60,10 @@ export class GpuPoolService {
             trx,
             this.newPool(spec, 'config'),
           );
-          return { pool, details: { source: 'config', pool: { ...pool } } };
+          return {
+            result: pool,
+            details: { source: 'config', pool: { ...pool } },
+          };
         },
       );
       this.logger.info(`Seeded GPU pool ${spec.name} from config`);
@@ -72,32 +71,29 @@ export class GpuPoolService {
   }
 
   async createPool(
-    caller: Caller,
+    context: AuditContext,
     spec: GpuPoolCreation,
-    req?: Request,
   ): Promise<GpuPool> {
     return this.mutate(
-      caller,
+      context,
       { action: 'pool.create', name: spec.name, change: 'created' },
       async trx => {
         const pool = await this.store.insertPool(
           trx,
           this.newPool(spec, 'api'),
         );
-        return { pool, details: { pool: { ...pool } } };
+        return { result: pool, details: { pool: { ...pool } } };
       },
-      req,
     );
   }
 
   async updatePool(
-    caller: Caller,
+    context: AuditContext,
     name: string,
     patch: GpuPoolChange,
-    req?: Request,
   ): Promise<GpuPool> {
     return this.mutate(
-      caller,
+      context,
       { action: 'pool.update', name, change: 'updated' },
       async trx => {
         const before = await this.store.getPool(name, trx);
@@ -111,24 +107,22 @@ export class GpuPoolService {
         await this.store.replacePool(trx, after);
         const changed = Object.keys(patch).sort();
         return {
-          pool: after,
+          result: after,
           details: { changed, before: { ...before }, after: { ...after } },
         };
       },
-      req,
     );
   }
 
-  async deletePool(caller: Caller, name: string, req?: Request): Promise<void> {
+  async deletePool(context: AuditContext, name: string): Promise<void> {
     await this.mutate(
-      caller,
+      context,
       { action: 'pool.delete', name, change: 'deleted' },
       async trx => {
         const pool = await this.store.getPool(name, trx);
         await this.store.deletePool(trx, name);
-        return { pool, details: { deleted: { ...pool } } };
+        return { result: pool, details: { deleted: { ...pool } } };
       },
-      req,
     );
   }
 
@@ -149,12 +143,9 @@ export class GpuPoolService {
     };
   }
 
-  /**
-   * Runs a change and appends its audit record in one transaction; a change that fails for a
-   * reason the caller can fix (404, 409) is recorded with outcome `failure`.
-   */
+  /** Runs a change of one pool with its audit record, then announces it to the catalog. */
   private async mutate(
-    caller: Pick<Caller, 'actor' | 'requestId'>,
+    context: AuditContext,
     what: {
       action: string;
       name: string;
@@ -162,39 +153,13 @@ export class GpuPoolService {
       /** Seeding at start-up: the catalog's first full refresh finds these pools anyway. */
       quiet?: boolean;
     },
-    change: (
-      trx: Knex.Transaction,
-    ) => Promise<{ pool: GpuPool; details: Record<string, unknown> }>,
-    req?: Request,
+    change: (trx: Knex.Transaction) => Promise<ChangeOutcome<GpuPool>>,
   ): Promise<GpuPool> {
-    const target = gpuPoolEntityRef(what.name);
-    const base = {
-      actor: caller.actor,
-      action: what.action,
-      target,
-      requestId: caller.requestId,
-    };
-    let result;
-    try {
-      result = await this.db.transaction(async trx => {
-        const { pool, details } = await change(trx);
-        const record = await this.audit.appendWithin(trx, {
-          ...base,
-          outcome: 'success',
-          details,
-        });
-        return { pool, record };
-      });
-    } catch (error) {
-      if (error instanceof ConflictError || error instanceof NotFoundError) {
-        await this.audit.append(
-          { ...base, outcome: 'failure', details: { error: error.message } },
-          req,
-        );
-      }
-      throw error;
-    }
-    this.audit.forward(result.record, req);
+    const pool = await this.changes.run(
+      context,
+      { action: what.action, target: gpuPoolEntityRef(what.name) },
+      change,
+    );
     if (!what.quiet) {
       // Not awaited: in-process subscribers (the catalog) run inside publish, and the caller
       // should not wait for the catalog to read the pool back.
@@ -210,6 +175,6 @@ export class GpuPoolService {
           ),
         );
     }
-    return result.pool;
+    return pool;
   }
 }

@@ -44,7 +44,7 @@ export function createPoolsRouter(options: {
       what: 'create GPU pools',
     });
     const spec = parseInput(createGpuPoolSchema, req.body, 'GPU pool');
-    res.status(201).json(await pools.createPool(caller, spec, req));
+    res.status(201).json(await pools.createPool(caller, spec));
   });
 
   router.patch('/pools/:name', async (req, res) => {
@@ -55,7 +55,7 @@ export function createPoolsRouter(options: {
       what: 'change GPU pools',
     });
     const patch = parseInput(updateGpuPoolSchema, req.body, 'GPU pool change');
-    res.json(await pools.updatePool(caller, name, patch, req));
+    res.json(await pools.updatePool(caller, name, patch));
   });
 
   router.delete('/pools/:name', async (req, res) => {
@@ -65,7 +65,7 @@ export function createPoolsRouter(options: {
       target: gpuPoolEntityRef(name),
       what: 'delete GPU pools',
     });
-    await pools.deletePool(caller, name, req);
+    await pools.deletePool(caller, name);
     res.status(204).end();
   });
 

@@ -9,6 +9,7 @@ import {
   BasicPermission,
 } from '@backstage/plugin-permission-common';
 import type { Request } from 'express';
+import type { AuditContext } from '../audit/AuditContext';
 import { AuditTrail } from '../audit/AuditTrail';
 import { requestIdOf } from './http';
 
@@ -26,11 +27,12 @@ export interface AuthorizeAttempt {
   cacheable?: boolean;
 }
 
-/** Who made a request, as the audit trail names them. */
-export interface Caller {
+/**
+ * Who made a request: their credentials, and the {@link AuditContext} that routers hand to services
+ * (a `Caller` is one), so that services never see the HTTP request.
+ */
+export interface Caller extends AuditContext {
   credentials: BackstageCredentials;
-  /** A user entity ref (`user:default/jane`) or a service subject (`plugin:catalog`, `external:ci`). */
-  actor: string;
   requestId: string;
 }
 
@@ -73,6 +75,7 @@ export class AccessGuard {
       credentials,
       actor: actorOf(credentials),
       requestId: requestIdOf(req),
+      ...(req.ip ? { address: req.ip } : {}),
     };
   }
 
@@ -89,7 +92,6 @@ export class AccessGuard {
     return this.authorizeCaller(caller, permission, attempt, {
       method: req.method,
       path: req.originalUrl.split('?')[0],
-      req,
     });
   }
 
@@ -98,7 +100,7 @@ export class AccessGuard {
     caller: Caller,
     permission: BasicPermission,
     attempt: AuthorizeAttempt,
-    request: { method: string; path: string; req?: Request },
+    request: { method: string; path: string },
   ): Promise<Caller> {
     const ttl = this.options.decisionCacheMs ?? 5000;
     const key = `${caller.actor}|${permission.name}`;
@@ -130,7 +132,7 @@ export class AccessGuard {
           path: request.path,
         },
       },
-      request.req,
+      caller,
     );
     throw new NotAllowedError(
       `You are not allowed to ${attempt.what}: it needs the ${permission.name} permission. Ask a portal admin to grant it.`,

@@ -2,45 +2,33 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';
 import express from 'express';
 import Router from 'express-promise-router';
-import { createAuditRouter } from '../audit/router';
-import { AuditTrail } from '../audit/AuditTrail';
-import { createPoolsRouter } from '../pools/router';
-import { GpuPoolService } from '../pools/GpuPoolService';
-import { EmbeddedWorkers } from '../gpu/EmbeddedWorkers';
-import { GpuManager } from '../gpu/GpuManager';
-import { createGpuRouter } from '../gpu/router';
-import { TelemetryHistory } from '../gpu/TelemetryHistory';
-import { InferenceGateway } from '../inference/InferenceGateway';
-import { ModelService } from '../inference/ModelService';
-import { createModelsRouter, createPredictRouter } from '../inference/router';
-import { InferenceMetrics } from '../monitoring/InferenceMetrics';
-import { AccessGuard } from './AccessGuard';
 import { assignRequestId, errorHandler, jsonBody } from './http';
 
-/** The gekko backend's one router: each capability's routes, behind shared input and error handling. */
+/** What a capability folder's factory hands the plugin: its routes, and how it stops. */
+export interface GekkoCapability {
+  /** Routes behind the shared JSON body parser (bodies up to 64 KiB). */
+  router?: express.Router;
+  /** Routes that read their own bodies (predict: binary, up to 16 MiB); mounted before the parser. */
+  ownBodyRouter?: express.Router;
+  /** Stops what the capability started; run on shutdown, last capability first. */
+  stop?(): Promise<void>;
+}
+
+/**
+ * The gekko backend's one router: every capability's routes behind shared request ids, input and
+ * error handling, so every error body has Backstage's shape and no answer carries a stack.
+ */
 export function createRouter(options: {
   logger: LoggerService;
-  guard: AccessGuard;
-  audit: AuditTrail;
-  pools: GpuPoolService;
-  manager: GpuManager;
-  history: TelemetryHistory;
-  metrics: InferenceMetrics;
-  models: ModelService;
-  gateway: InferenceGateway;
-  embedded?: EmbeddedWorkers;
-  chaos?: boolean;
-  dataPlaneUrl?: string;
+  capabilities: GekkoCapability[];
 }): express.Router {
+  const { capabilities } = options;
   const router = Router();
   router.use(assignRequestId);
-  // Before the shared JSON parser: predict takes larger bodies, and binary ones.
-  router.use(createPredictRouter(options));
+  for (const c of capabilities)
+    if (c.ownBodyRouter) router.use(c.ownBodyRouter);
   router.use(...jsonBody());
-  router.use(createPoolsRouter(options));
-  router.use(createAuditRouter(options));
-  router.use(createGpuRouter(options));
-  router.use(createModelsRouter(options));
+  for (const c of capabilities) if (c.router) router.use(c.router);
   router.use((req, _res, next) =>
     next(
       new NotFoundError(`The gekko API has no route ${req.method} ${req.path}`),

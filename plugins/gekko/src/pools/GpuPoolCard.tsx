@@ -13,6 +13,7 @@ import { gekkoApiRef } from '../api/GekkoApi';
 import { isResponseStatus } from '../api/isResponseStatus';
 import { Timestamp } from '../components/Timestamp';
 import { AcceleratorBadge } from './AcceleratorBadge';
+import { formatPoolCapacity } from './formatPoolCapacity';
 import { NodeSelectorTags } from './NodeSelectorTags';
 
 const sourceLabels: Record<GpuPool['source'], string> = {
@@ -50,7 +51,6 @@ export function GpuPoolCard(props: { name: string }) {
     return null;
   }
 
-  const { devices, memoryGiB } = pool.capacity;
   return (
     <InfoCard title={pool.title} subheader={`GPU pool ${pool.name}`}>
       <StructuredMetadataTable
@@ -58,9 +58,7 @@ export function GpuPoolCard(props: { name: string }) {
         metadata={{
           Accelerator: <AcceleratorBadge accelerator={pool.accelerator} />,
           Region: pool.region,
-          Capacity: `${devices} ${
-            devices === 1 ? 'device' : 'devices'
-          }, ${memoryGiB} GiB memory`,
+          Capacity: formatPoolCapacity(pool.capacity),
           Owner: <EntityRefLink entityRef={pool.owner} defaultKind="group" />,
           'Node selector': <NodeSelectorTags selector={pool.nodeSelector} />,
           Description: pool.description || '—',

@@ -1,23 +1,19 @@
 import { Text } from '@backstage/ui';
 import type { GpuPoolCapacity } from '@gekko/plugin-gekko-common';
-import { makeStyles } from '@material-ui/core/styles';
 import { capacityFacts } from './capacityFacts';
 
-const useStyles = makeStyles(theme => ({
-  facts: {
-    display: 'flex',
-    flexWrap: 'wrap',
-    gap: theme.spacing(2, 5),
-    margin: 0,
-  },
-  value: { margin: 0 },
-}));
+// A definition list rather than BUI's Flex, for the term/value pairs; spaced with BUI's tokens.
+const factsStyle = {
+  display: 'flex',
+  flexWrap: 'wrap',
+  gap: 'var(--bui-space-4) var(--bui-space-10)',
+  margin: 0,
+} as const;
 
 /** A pool's live capacity in one row of figures: ready workers, devices, memory, load. */
 export function CapacityFacts(props: { capacity: GpuPoolCapacity }) {
-  const classes = useStyles();
   return (
-    <dl className={classes.facts}>
+    <dl style={factsStyle}>
       {capacityFacts(props.capacity).map(([label, value]) => (
         <div key={label}>
           <dt>
@@ -25,7 +21,7 @@ export function CapacityFacts(props: { capacity: GpuPoolCapacity }) {
               {label}
             </Text>
           </dt>
-          <dd className={classes.value}>
+          <dd style={{ margin: 0 }}>
             <Text as="span" variant="title-small">
               {value}
             </Text>

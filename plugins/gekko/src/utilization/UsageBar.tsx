@@ -1,5 +1,5 @@
+import { LinearGauge } from '@backstage/core-components';
 import { Box, Flex, Text } from '@backstage/ui';
-import LinearProgress from '@material-ui/core/LinearProgress';
 
 /** A reading as a bar from 0 to 100% with its value in words; only the words when unknown. */
 export function UsageBar(props: {
@@ -9,6 +9,7 @@ export function UsageBar(props: {
   text: string;
 }) {
   const { label, percent, text } = props;
+  const value = percent === undefined ? undefined : clampPercent(percent);
   return (
     <Box>
       <Flex justify="between" gap="2">
@@ -19,14 +20,27 @@ export function UsageBar(props: {
           {text}
         </Text>
       </Flex>
-      {percent !== undefined && (
-        <LinearProgress
-          variant="determinate"
-          value={Math.min(100, Math.max(0, percent))}
+      {value !== undefined && (
+        // LinearGauge draws the bar only; the reading is announced from here, in words.
+        <div
+          role="progressbar"
           aria-label={label}
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={Math.round(value)}
           aria-valuetext={text}
-        />
+        >
+          {/* One colour: a busy pool is not an alarm, unlike LinearGauge's red-to-green default. */}
+          <LinearGauge
+            value={value / 100}
+            getColor={({ palette }) => palette.primary.main}
+          />
+        </div>
       )}
     </Box>
   );
+}
+
+function clampPercent(percent: number): number {
+  return Math.min(100, Math.max(0, percent));
 }

@@ -1,5 +1,4 @@
 import { Box, Flex, Text } from '@backstage/ui';
-import { useTheme } from '@material-ui/core/styles';
 import { useId } from 'react';
 import {
   CartesianGrid,
@@ -15,6 +14,13 @@ import type { ChartRow } from './chartData';
 import { formatClock } from './format';
 
 const CHART_HEIGHT = 240;
+
+/** Backstage UI's colour tokens, so the charts follow the light and dark themes. */
+const colours = {
+  axis: 'var(--bui-fg-secondary)',
+  grid: 'var(--bui-border-1)',
+  tooltipBackground: 'var(--bui-bg-neutral-1)',
+} as const;
 
 /** A worker's line on a chart. */
 export interface ChartedWorker {
@@ -45,9 +51,7 @@ export interface WorkerSeriesChartProps {
 /** One reading of a pool's workers over time, a line per worker, with a legend and tooltips. */
 export function WorkerSeriesChart(props: WorkerSeriesChartProps) {
   const { title, rows, workers, formatValue, formatTime } = props;
-  const theme = useTheme();
   const titleId = useId();
-  const axisColour = theme.palette.text.secondary;
 
   return (
     <Box>
@@ -78,10 +82,7 @@ export function WorkerSeriesChart(props: WorkerSeriesChartProps) {
               title={title}
               margin={{ top: 8, right: 16, bottom: 8, left: 8 }}
             >
-              <CartesianGrid
-                strokeDasharray="3 3"
-                stroke={theme.palette.divider}
-              />
+              <CartesianGrid strokeDasharray="3 3" stroke={colours.grid} />
               <XAxis
                 dataKey="t"
                 type="number"
@@ -89,22 +90,22 @@ export function WorkerSeriesChart(props: WorkerSeriesChartProps) {
                 domain={[props.from, props.to]}
                 ticks={props.ticks}
                 tickFormatter={formatClock}
-                tick={{ fill: axisColour, fontSize: 12 }}
-                stroke={axisColour}
+                tick={{ fill: colours.axis, fontSize: 12 }}
+                stroke={colours.axis}
               />
               <YAxis
                 domain={props.yDomain}
                 width={72}
                 allowDecimals={false}
-                tick={{ fill: axisColour, fontSize: 12 }}
-                stroke={axisColour}
+                tick={{ fill: colours.axis, fontSize: 12 }}
+                stroke={colours.axis}
                 label={{
                   value: props.axisLabel,
                   angle: -90,
                   position: 'insideLeft',
                   style: {
                     textAnchor: 'middle',
-                    fill: axisColour,
+                    fill: colours.axis,
                     fontSize: 12,
                   },
                 }}
@@ -113,8 +114,8 @@ export function WorkerSeriesChart(props: WorkerSeriesChartProps) {
                 labelFormatter={time => formatTime(Number(time))}
                 formatter={value => formatValue(Number(value))}
                 contentStyle={{
-                  backgroundColor: theme.palette.background.paper,
-                  borderColor: theme.palette.divider,
+                  backgroundColor: colours.tooltipBackground,
+                  borderColor: colours.grid,
                 }}
               />
               <Legend wrapperStyle={{ paddingTop: 8 }} />

@@ -7,14 +7,12 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
-// The real gekko backend in the same test backend: the client is tested against the real gateway.
-// eslint-disable-next-line @backstage/no-mixed-plugin-imports
-import gekkoPlugin from '@gekko/plugin-gekko-backend';
 import { ResponseError } from '@backstage/errors';
+import { gekkoInferenceServiceRef } from '@gekko/plugin-gekko-node';
 import express from 'express';
 import path from 'node:path';
 import request from 'supertest';
-import { gekkoInferenceServiceRef } from './serviceRef';
+import { gekkoPlugin } from '../plugin';
 
 jest.setTimeout(60_000);
 
@@ -76,7 +74,7 @@ const tradingPlugin = createBackendPlugin({
   },
 });
 
-describe('GekkoInferenceClient', () => {
+describe('gekkoInferenceServiceRef', () => {
   it('lets another backend plugin forecast through the gateway, in JSON and binary, with service auth', async () => {
     const { server } = await startTestBackend({
       features: [
@@ -96,7 +94,7 @@ describe('GekkoInferenceClient', () => {
                 },
               ],
               inference: {
-                modelsDir: path.resolve(__dirname, '../../../models'),
+                modelsDir: path.resolve(__dirname, '../../../../models'),
                 embedded: { workers: 1, pool: 'cpu-dr' },
                 models: [
                   {

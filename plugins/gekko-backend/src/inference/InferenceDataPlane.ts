@@ -27,7 +27,7 @@ import {
   toBinaryResponse,
   toResponse,
   unsupportedPredictType,
-} from './router';
+} from './predictCodec';
 
 const PREDICT_PATH = /^\/api\/gekko\/inference\/models\/([^/]+)\/predict$/;
 const modelName = z.object({ name: resourceName('model') });
@@ -178,7 +178,14 @@ export class InferenceDataPlane {
         throw new AuthenticationError('Only users and services may predict');
       }
       await this.options.guard.authorizeCaller(
-        { credentials, actor: actorOf(credentials), requestId },
+        {
+          credentials,
+          actor: actorOf(credentials),
+          requestId,
+          ...(req.socket.remoteAddress
+            ? { address: req.socket.remoteAddress }
+            : {}),
+        },
         gekkoInferenceInvokePermission,
         {
           action: 'inference.invoke',

@@ -1,20 +1,23 @@
 import { ResponseError } from '@backstage/errors';
-import type { FetchApi } from '@backstage/frontend-plugin-api';
-import { mockApis } from '@backstage/frontend-test-utils';
 import { GekkoClient } from './GekkoClient';
+
+type FetchApi = { fetch: typeof fetch };
 
 const baseUrl = 'http://backstage.test/api/gekko';
 
-/** A fetchApi that answers every request with one canned response, and remembers the URLs. */
+/** A fetchApi that answers every request with one canned response, and remembers the requests. */
 function fakeFetchApi(
   status: number,
   body: unknown,
-): FetchApi & { requested: string[] } {
+): FetchApi & { requested: string[]; inits: RequestInit[] } {
   const requested: string[] = [];
+  const inits: RequestInit[] = [];
   return {
     requested,
-    fetch: async input => {
+    inits,
+    fetch: async (input, init) => {
       requested.push(String(input));
+      inits.push(init ?? {});
       return new Response(JSON.stringify(body), {
         status,
         headers: { 'content-type': 'application/json' },
@@ -25,9 +28,9 @@ function fakeFetchApi(
 
 function createClient(fetchApi: FetchApi) {
   return new GekkoClient({
-    discoveryApi: mockApis.discovery.mock({
+    discoveryApi: {
       getBaseUrl: async pluginId => `http://backstage.test/api/${pluginId}`,
-    }),
+    },
     fetchApi,
   });
 }
@@ -215,4 +218,67 @@ describe('GekkoClient', () => {
       expect(error.cause).toMatchObject({ name, message });
     },
   );
+  it('sends the token a backend caller passes, and no Authorization header otherwise', async () => {
+    const fetchApi = fakeFetchApi(200, { items: [] });
+    const client = createClient(fetchApi);
+
+    await client.listPools({ token: 'service-token' });
+    await client.listPools();
+
+    expect(fetchApi.inits.map(i => i.headers)).toEqual([
+      { authorization: 'Bearer service-token' },
+      {},
+    ]);
+  });
+
+  it('answers undefined for a pool the backend does not know, and rethrows other errors', async () => {
+    const notFound = fakeFetchApi(404, {
+      error: { name: 'NotFoundError', message: 'No GPU pool named x' },
+      response: { statusCode: 404 },
+    });
+    expect(await createClient(notFound).findPool('x')).toBeUndefined();
+
+    const denied = fakeFetchApi(403, {
+      error: { name: 'NotAllowedError', message: 'denied' },
+      response: { statusCode: 403 },
+    });
+    const error = await createClient(denied)
+      .findPool('x')
+      .catch(e => e);
+    expect(error.statusCode).toBe(403);
+  });
+
+  it('posts JSON bodies with their content type, and only the predict options that are set', async () => {
+    const fetchApi = fakeFetchApi(200, { model: 'm', outputs: {} });
+    const client = createClient(fetchApi);
+
+    await client.predict('nhits/eu', [[1, 2]], { version: '2', token: 't' });
+    await client.setModelTraffic('nhits', { '1': 90, '2': 10 });
+
+    expect(fetchApi.requested).toEqual([
+      `${baseUrl}/inference/models/nhits%2Feu/predict`,
+      `${baseUrl}/inference/models/nhits/traffic`,
+    ]);
+    expect(fetchApi.inits[0]).toMatchObject({
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: 'Bearer t',
+      },
+      body: JSON.stringify({ inputs: [[1, 2]], version: '2' }),
+    });
+    expect(fetchApi.inits[1]).toMatchObject({
+      method: 'PUT',
+      body: JSON.stringify({ weights: { '1': 90, '2': 10 } }),
+    });
+  });
+
+  it('refuses a binary input that is not whole rows, before sending anything', async () => {
+    const fetchApi = fakeFetchApi(200, {});
+
+    await expect(
+      createClient(fetchApi).predictBinary('m', 3, new Float32Array(4)),
+    ).rejects.toThrow('input has 4 values, which is not 3 equal rows');
+    expect(fetchApi.requested).toEqual([]);
+  });
 });

@@ -1,0 +1,78 @@
+import { ConfigReader } from '@backstage/config';
+import path from 'node:path';
+import { readGekkoConfig } from './readGekkoConfig';
+
+const read = (gekko: object) => readGekkoConfig(new ConfigReader({ gekko }));
+
+describe('readGekkoConfig', () => {
+  it('gives the embedded defaults when gekko is not configured', () => {
+    const config = readGekkoConfig(new ConfigReader({}));
+
+    expect(config).toEqual({
+      gpuPools: [],
+      gpu: {
+        heartbeatIntervalMs: 1000,
+        historyRetentionMs: undefined,
+        chaos: false,
+      },
+      inference: {
+        modelsDir: path.resolve('models'),
+        defaultDeadlineMs: undefined,
+        loadTimeoutMs: undefined,
+        models: [],
+        embedded: { workers: 2, pool: 'cpu-dr', intraOpThreads: undefined },
+      },
+      nats: undefined,
+    });
+  });
+
+  it.each([
+    [{ seconds: 2 }, 2000],
+    ['2s', 2000],
+    ['PT0.5S', 500],
+  ])('reads the duration %j as %i ms', (heartbeatInterval, ms) => {
+    expect(read({ gpu: { heartbeatInterval } }).gpu.heartbeatIntervalMs).toBe(
+      ms,
+    );
+  });
+
+  it('keeps the older keys in their units, and prefers the durations when both are set', () => {
+    const legacy = read({
+      gpu: { heartbeatIntervalMs: 250, historyRetentionHours: 2 },
+      inference: { defaultDeadlineMs: 3000 },
+    });
+    expect(legacy.gpu.heartbeatIntervalMs).toBe(250);
+    expect(legacy.gpu.historyRetentionMs).toBe(2 * 3_600_000);
+    expect(legacy.inference.defaultDeadlineMs).toBe(3000);
+
+    const both = read({
+      gpu: { heartbeatInterval: { seconds: 5 }, heartbeatIntervalMs: 250 },
+      inference: { defaultDeadline: '1m', loadTimeout: { minutes: 2 } },
+    });
+    expect(both.gpu.heartbeatIntervalMs).toBe(5000);
+    expect(both.inference.defaultDeadlineMs).toBe(60_000);
+    expect(both.inference.loadTimeoutMs).toBe(120_000);
+  });
+
+  it('turns on the data plane and NATS only when configured', () => {
+    const config = read({
+      inference: { dataPlane: { port: 0 } },
+      nats: { servers: 'nats://127.0.0.1:4222', token: 't' },
+    });
+
+    expect(config.inference.dataPlane).toEqual({ port: 0, host: '127.0.0.1' });
+    expect(config.nats).toMatchObject({
+      servers: ['nats://127.0.0.1:4222'],
+      auth: { token: 't' },
+    });
+  });
+
+  it('names the key of a value of the wrong type', () => {
+    expect(() => read({ gpu: { heartbeatInterval: 'soon' } })).toThrow(
+      /heartbeatInterval/,
+    );
+    expect(() => read({ inference: { embedded: { workers: 'two' } } })).toThrow(
+      /gekko.inference.embedded.workers/,
+    );
+  });
+});

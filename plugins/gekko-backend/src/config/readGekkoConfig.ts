@@ -1,0 +1,131 @@
+import {
+  Config,
+  ConfigReader,
+  readDurationFromConfig,
+} from '@backstage/config';
+import { durationToMilliseconds } from '@backstage/types';
+import type { NatsControlPlaneOptions } from '@gekko/worker';
+import path from 'node:path';
+
+/** Where remote workers join: `gekko.nats`, as the NATS control plane takes it. */
+export type GekkoNatsConfig = Omit<NatsControlPlaneOptions, 'events'>;
+
+/**
+ * The gekko backend's configuration, read and defaulted once (`config.d.ts` documents each key).
+ * Lists that the services validate themselves (pools, models) are passed on as they are, so their
+ * errors name the config key of the bad entry.
+ */
+export interface GekkoConfig {
+  /** `gekko.gpuPools`: seeded on start when missing. */
+  gpuPools: unknown[];
+  gpu: {
+    heartbeatIntervalMs: number;
+    historyRetentionMs?: number;
+    /** `gekko.gpu.chaos.enabled`: embedded workers may be crashed through the API. */
+    chaos: boolean;
+  };
+  inference: {
+    /** Absolute path of the models folder. */
+    modelsDir: string;
+    defaultDeadlineMs?: number;
+    loadTimeoutMs?: number;
+    /** `gekko.inference.models`: registered (and deployed) on start when missing. */
+    models: unknown[];
+    embedded: { workers: number; pool: string; intraOpThreads?: number };
+    /** Set when the data plane is on. */
+    dataPlane?: { host: string; port: number };
+  };
+  /** Set when remote workers may join over NATS. */
+  nats?: GekkoNatsConfig;
+}
+
+/**
+ * A duration in milliseconds: `key` as a Backstage duration (`{ seconds: 5 }`, `'5s'`, `'PT5S'`),
+ * or else the older `legacyKey` in the given unit.
+ */
+function readMs(
+  config: Config,
+  key: string,
+  legacy?: { key: string; unitMs: number },
+): number | undefined {
+  if (config.has(key)) {
+    return durationToMilliseconds(readDurationFromConfig(config, { key }));
+  }
+  if (legacy && config.has(legacy.key)) {
+    return config.getNumber(legacy.key) * legacy.unitMs;
+  }
+  return undefined;
+}
+
+function readNats(config: Config): GekkoNatsConfig | undefined {
+  const nats = config.getOptionalConfig('nats');
+  if (!nats) return undefined;
+  const servers = nats.getOptional('servers');
+  return {
+    servers: (Array.isArray(servers) ? servers : [servers]).map(String),
+    subjectPrefix: nats.getOptionalString('subjectPrefix'),
+    auth: {
+      token: nats.getOptionalString('token'),
+      user: nats.getOptionalString('user'),
+      pass: nats.getOptionalString('password'),
+      credsFile: nats.getOptionalString('credsFile'),
+      nkeySeedFile: nats.getOptionalString('nkeySeedFile'),
+    },
+    name: 'gekko backend',
+  };
+}
+
+/** Reads `gekko.*` from the root config; throws naming the key of a value of the wrong type. */
+export function readGekkoConfig(root: Config): GekkoConfig {
+  const config = root.getOptionalConfig('gekko') ?? new ConfigReader({});
+  const gpu = config.getOptionalConfig('gpu');
+  const inference = config.getOptionalConfig('inference');
+  const dataPlanePort = inference?.getOptionalNumber('dataPlane.port');
+  return {
+    gpuPools: (config.getOptional('gpuPools') as unknown[] | undefined) ?? [],
+    gpu: {
+      heartbeatIntervalMs:
+        (gpu &&
+          readMs(gpu, 'heartbeatInterval', {
+            key: 'heartbeatIntervalMs',
+            unitMs: 1,
+          })) ??
+        1000,
+      historyRetentionMs:
+        gpu &&
+        readMs(gpu, 'historyRetention', {
+          key: 'historyRetentionHours',
+          unitMs: 3_600_000,
+        }),
+      chaos: gpu?.getOptionalBoolean('chaos.enabled') ?? false,
+    },
+    inference: {
+      modelsDir: path.resolve(
+        inference?.getOptionalString('modelsDir') ?? 'models',
+      ),
+      defaultDeadlineMs:
+        inference &&
+        readMs(inference, 'defaultDeadline', {
+          key: 'defaultDeadlineMs',
+          unitMs: 1,
+        }),
+      loadTimeoutMs: inference && readMs(inference, 'loadTimeout'),
+      models: (inference?.getOptional('models') as unknown[] | undefined) ?? [],
+      embedded: {
+        workers: inference?.getOptionalNumber('embedded.workers') ?? 2,
+        pool: inference?.getOptionalString('embedded.pool') ?? 'cpu-dr',
+        intraOpThreads: inference?.getOptionalNumber('embedded.intraOpThreads'),
+      },
+      ...(dataPlanePort !== undefined
+        ? {
+            dataPlane: {
+              port: dataPlanePort,
+              host:
+                inference?.getOptionalString('dataPlane.host') ?? '127.0.0.1',
+            },
+          }
+        : {}),
+    },
+    nats: readNats(config),
+  };
+}

@@ -1,0 +1,203 @@
+import {
+  createExtensionPoint,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
+import type { JsonValue } from '@gekko/plugin-gekko-common';
+
+/** How a release replaces the one before it. @public */
+export type DeploymentStrategy = 'blue-green' | 'canary' | 'rolling';
+
+/** A JSON object, as deployment specs and snapshots are stored. @public */
+export type DeploymentJson = { [key: string]: JsonValue };
+
+/**
+ * One deployment, as the orchestrator hands it to its target: what to roll out, where, and how.
+ *
+ * @public
+ */
+export interface DeploymentRequest {
+  /** The deployment's id; the same on every call for one deployment, and after a restart. */
+  id: string;
+  /** The entity being released, e.g. `component:default/trading-engine`. */
+  entityRef: string;
+  /** The name of the target that handles it (see {@link DeploymentTarget.name}). */
+  target: string;
+  strategy: DeploymentStrategy;
+  /**
+   * What to release, in the target's own terms, as the template or API gave it: for a model
+   * target a model, a version and its pools; for a Kubernetes target a workload, an image and a
+   * namespace. The target checks it in {@link DeploymentTarget.validate}.
+   */
+  spec: DeploymentJson;
+}
+
+/**
+ * One step of a rollout, planned by the orchestrator from the strategy: a blue-green release is
+ * `prepare` (0 %) then `switch` (100 %); a canary shifts 10, 25, 50, 100 %; a rolling release
+ * replaces a batch of instances per step.
+ *
+ * @public
+ */
+export interface RolloutStep {
+  /** 0-based position in the plan. */
+  index: number;
+  /** What the step does, for logs and the UI, e.g. `shift traffic to 25 %`. */
+  name: string;
+  /** The share, 0–100, of traffic (or of instances, for a rolling release) on the new release once the step is applied. */
+  weight: number;
+  /** Whether this is the last step (everything on the new release). */
+  final: boolean;
+}
+
+/** What a target needs from the orchestrator while it works on a deployment. @public */
+export interface DeploymentTargetContext {
+  logger: LoggerService;
+  /** Streams a line to the deployment's log (the scaffolder task log, the Deployments tab). */
+  log(message: string): void;
+  /** Aborted when the deployment is cancelled or the backend shuts down; stop and let it resume. */
+  signal: AbortSignal;
+  /** Who started the deployment (a user entity ref or a service subject), for the target's own records. */
+  actor: string;
+}
+
+/** One problem with a deployment request, naming the field of `spec` it is about. @public */
+export interface DeploymentProblem {
+  /** A dotted path inside the request, e.g. `spec.version` or `spec.pools.0`. */
+  field: string;
+  /** What is wrong and what to do, e.g. `no GPU pool named cuda-x; GET /pools lists them`. */
+  message: string;
+}
+
+/**
+ * What a deployment replaces, taken before anything changes and stored by the orchestrator before
+ * the first step: all the target needs to put it back in {@link DeploymentTarget.restore}.
+ *
+ * @public
+ */
+export interface DeploymentSnapshot {
+  /** The target that took it. */
+  target: string;
+  /** When it was taken (ISO 8601). */
+  takenAt: string;
+  /** The state to restore, in the target's terms (e.g. each version's state, weight and pools). */
+  state: DeploymentJson;
+}
+
+/** One measurement an analysis judged. @public */
+export interface AnalysisMeasurement {
+  /** e.g. `error rate`, `p99 latency`. */
+  name: string;
+  value: number;
+  unit?: string;
+  /** The bound it was judged against, if any. */
+  threshold?: number;
+  passed: boolean;
+}
+
+/**
+ * The verdict on the new release after a step: `pass` goes on, `fail` rolls back, `inconclusive`
+ * (too little data yet) lets the orchestrator wait and ask again, up to its limit.
+ *
+ * @public
+ */
+export interface StepAnalysis {
+  verdict: 'pass' | 'fail' | 'inconclusive';
+  measurements: AnalysisMeasurement[];
+  /** Why, in a sentence a person reads in the deployment log. */
+  reason?: string;
+}
+
+/**
+ * Something a validated deployment can release to: model versions on GPU pools, workloads on
+ * Kubernetes, … The orchestrator drives every target through the same phases, and never needs to
+ * know which target it talks to:
+ *
+ * 1. validation: {@link DeploymentTarget.validate};
+ * 2. preparation: {@link DeploymentTarget.snapshot}, stored before anything changes;
+ * 3. activation: {@link DeploymentTarget.applyStep} for each step of the plan;
+ * 4. verification: {@link DeploymentTarget.analyse} after each step;
+ *
+ * and on a failed check or analysis, or a person's rollback, {@link DeploymentTarget.restore}.
+ * Every method may be called again for the same deployment after a backend restart, so each must be
+ * idempotent: applying a step twice, or restoring twice, leaves the same state as once.
+ *
+ * @public
+ */
+export interface DeploymentTarget {
+  /** The name deployments and the `gekko.io/deployment-target` annotation use, e.g. `gpu-pool`. */
+  readonly name: string;
+  /** A title for people, e.g. `Model versions on GPU pools`. */
+  readonly title: string;
+  /** The strategies it can carry out. */
+  readonly strategies: readonly DeploymentStrategy[];
+
+  /** Checks a request without changing anything; an empty list means it can go ahead. */
+  validate(
+    request: DeploymentRequest,
+    context: DeploymentTargetContext,
+  ): Promise<DeploymentProblem[]>;
+
+  /** Records what the deployment will replace. */
+  snapshot(
+    request: DeploymentRequest,
+    context: DeploymentTargetContext,
+  ): Promise<DeploymentSnapshot>;
+
+  /** Applies one step of the rollout (loads the new release, shifts traffic, replaces a batch). */
+  applyStep(
+    request: DeploymentRequest,
+    step: RolloutStep,
+    context: DeploymentTargetContext,
+  ): Promise<void>;
+
+  /** Judges the new release after a step, against the service's objectives. */
+  analyse(
+    request: DeploymentRequest,
+    step: RolloutStep,
+    context: DeploymentTargetContext,
+  ): Promise<StepAnalysis>;
+
+  /** Puts back what the snapshot recorded: the rollback. */
+  restore(
+    request: DeploymentRequest,
+    snapshot: DeploymentSnapshot,
+    context: DeploymentTargetContext,
+  ): Promise<void>;
+}
+
+/**
+ * Adds deployment targets to the gekko backend, from a backend module:
+ *
+ * ```ts
+ * export default createBackendModule({
+ *   pluginId: 'gekko',
+ *   moduleId: 'kubernetes-target',
+ *   register(env) {
+ *     env.registerInit({
+ *       deps: { targets: gekkoDeploymentTargetsExtensionPoint },
+ *       async init({ targets }) {
+ *         targets.addDeploymentTarget(new KubernetesDeploymentTarget());
+ *       },
+ *     });
+ *   },
+ * });
+ * ```
+ *
+ * @public
+ */
+export interface GekkoDeploymentTargetsExtensionPoint {
+  /** Registers targets; a second target with a name already registered is refused at start-up. */
+  addDeploymentTarget(
+    ...targets: Array<DeploymentTarget | DeploymentTarget[]>
+  ): void;
+}
+
+/**
+ * The extension point of deployment targets.
+ *
+ * @public
+ */
+export const gekkoDeploymentTargetsExtensionPoint =
+  createExtensionPoint<GekkoDeploymentTargetsExtensionPoint>({
+    id: 'gekko.deployment-targets',
+  });

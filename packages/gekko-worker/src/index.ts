@@ -36,3 +36,6 @@ export { runCli } from './cli/main';
 export type { CliIo } from './cli/main';
 export { parseCliArgs, CliUsageError } from './cli/parseCliArgs';
 export type { CliConfig } from './cli/parseCliArgs';
+
+/** Benchmark goals and result files, shared by the worker's and the gekko backend's benchmarks. */
+export * as benchResults from './bench/results';

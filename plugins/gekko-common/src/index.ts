@@ -5,7 +5,7 @@
  */
 export * from './annotations';
 export * from './audit';
-export * from './entityAnnotations';
+export * from './validateGekkoAnnotations';
 export * from './permissions';
 export * from './pools';
 export { parseInput, resourceName } from './validation';

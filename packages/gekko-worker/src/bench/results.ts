@@ -4,8 +4,8 @@ import path from 'node:path';
 /*
  * Benchmark goals: each figure's goal is defined once, in the benchmark that measures it, and judged
  * there by `verdict()`; the result file carries the verdict (`verdicts`), and `npm run bench`
- * (scripts/portal.mjs) only prints them. The gekko backend's benchmarks have the same helper in
- * plugins/gekko-backend/src/bench/results.ts (this one adds `skippedFigure`); keep the two alike.
+ * (scripts/portal.mjs) only prints them. The gekko backend's benchmarks use these too, through
+ * `benchResults` in this package's index.
  */
 
 /** How a measure compares with its goal's value. */

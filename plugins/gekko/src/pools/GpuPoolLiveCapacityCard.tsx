@@ -10,7 +10,7 @@ import { useCallback } from 'react';
 import { gekkoApiRef } from '../api/GekkoApi';
 import { usePolling } from '../hooks/usePolling';
 import { gpuUtilizationRouteRef } from '../routes';
-import { capacityFacts, capacityOfPool } from '../utilization/capacityFacts';
+import { capacityFacts, capacityOfPool } from '../utilization/poolCapacity';
 import { LIVE_REFRESH_MS } from '../utilization/useLivePool';
 
 /** What a pool has right now, from its connected workers, next to what it is configured with. */

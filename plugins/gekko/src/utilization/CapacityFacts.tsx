@@ -1,6 +1,6 @@
 import { Text } from '@backstage/ui';
 import type { GpuPoolCapacity } from '@gekko/plugin-gekko-common';
-import { capacityFacts } from './capacityFacts';
+import { capacityFacts } from './poolCapacity';
 
 // A definition list rather than BUI's Flex, for the term/value pairs; spaced with BUI's tokens.
 const factsStyle = {

@@ -6,7 +6,7 @@ import type {
 import { useCallback } from 'react';
 import { gekkoApiRef } from '../api/GekkoApi';
 import { usePolling } from '../hooks/usePolling';
-import { capacityOfPool } from './capacityFacts';
+import { capacityOfPool } from './poolCapacity';
 
 /** How often the live views of a pool ask the backend again. */
 export const LIVE_REFRESH_MS = 5_000;

@@ -580,6 +580,35 @@ describe('Gekko portal, end to end in Chromium', () => {
           },
         );
         await screenshot(page, 'gpu-pool-cuda-primary.png');
+
+        // 6. The home page: the system's trading services and GPU pools at a glance, the new pool too.
+        await checkPage(
+          portal,
+          page,
+          `${baseUrl}/home`,
+          'the Gekko home page',
+          90_000,
+          async p => {
+            await expectVisible(
+              p.getByRole('heading', { name: 'Gekko portal' }),
+              'the Gekko home heading',
+            );
+            await expectVisible(
+              p.getByRole('link', { name: 'trading-engine', exact: true }),
+              'trading-engine among the trading services',
+            );
+            await expectVisible(
+              p.getByRole('link', { name: poolName, exact: true }),
+              `pool ${poolName} among the GPU pools`,
+            );
+            await expectVisible(
+              p.getByText('Trading health', { exact: true }),
+              'the place for trading health',
+            );
+          },
+        );
+        expect(await page.getByText('Welcome to Backstage').count()).toBe(0);
+        await screenshot(page, 'home.png');
       }),
     8 * 60_000,
   );

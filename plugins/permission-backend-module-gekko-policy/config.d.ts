@@ -12,6 +12,11 @@ export interface Config {
       modelManagers?: string[];
       /** Groups or users allowed `gekko.inference.invoke`. Default: every signed-in user. */
       inferenceInvokers?: string[];
+      /**
+       * Groups or users allowed `gekko.deployment.create` and `gekko.deployment.rollback`.
+       * Default: `group:default/platform`.
+       */
+      deployers?: string[];
     };
   };
 }

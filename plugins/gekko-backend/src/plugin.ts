@@ -64,7 +64,11 @@ export const gekkoPlugin = createBackendPlugin({
           ...{ auth, gpu, pools, config: config.inference },
         });
         await gpu.start(inference);
-        const deployments = createDeploymentsCapability({ ...shared, targets });
+        targets.add(inference.deploymentTarget);
+        const deployments = await createDeploymentsCapability({
+          ...shared,
+          targets,
+        });
 
         const capabilities = [audit, pools, gpu, inference, deployments];
         deps.lifecycle.addShutdownHook(async () => {

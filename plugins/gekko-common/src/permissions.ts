@@ -30,6 +30,18 @@ export const gekkoModelManagePermission = createPermission({
   attributes: { action: 'update' },
 });
 
+/** Start a validated deployment (and dry-run one). @public */
+export const gekkoDeploymentCreatePermission = createPermission({
+  name: 'gekko.deployment.create',
+  attributes: { action: 'create' },
+});
+
+/** Roll a deployment back to what it replaced. @public */
+export const gekkoDeploymentRollbackPermission = createPermission({
+  name: 'gekko.deployment.rollback',
+  attributes: { action: 'update' },
+});
+
 /** Every permission the Gekko portal defines. @public */
 export const gekkoPermissions = [
   gekkoPoolManagePermission,
@@ -37,4 +49,6 @@ export const gekkoPermissions = [
   gekkoAuditAppendPermission,
   gekkoInferenceInvokePermission,
   gekkoModelManagePermission,
+  gekkoDeploymentCreatePermission,
+  gekkoDeploymentRollbackPermission,
 ];

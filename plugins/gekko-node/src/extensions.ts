@@ -29,6 +29,8 @@ export interface DeploymentRequest {
    * namespace. The target checks it in {@link DeploymentTarget.validate}.
    */
   spec: DeploymentJson;
+  /** For a canary: the traffic steps asked for, in percent (the target's defaults otherwise). */
+  steps?: number[];
 }
 
 /**
@@ -58,14 +60,40 @@ export interface DeploymentTargetContext {
   signal: AbortSignal;
   /** Who started the deployment (a user entity ref or a service subject), for the target's own records. */
   actor: string;
+  /** When the step under analysis was applied (epoch ms): what came before is not its evidence. */
+  stepAppliedAt?: number;
+  /** The thresholds the deployment asked its analysis to hold the new release to. */
+  analysis: AnalysisThresholds;
 }
 
-/** One problem with a deployment request, naming the field of `spec` it is about. @public */
-export interface DeploymentProblem {
-  /** A dotted path inside the request, e.g. `spec.version` or `spec.pools.0`. */
-  field: string;
-  /** What is wrong and what to do, e.g. `no GPU pool named cuda-x; GET /pools lists them`. */
-  message: string;
+/** Thresholds of a deployment's analysis; their defaults are the seed's SLOs. @public */
+export interface AnalysisThresholds {
+  /** p99 latency the new release must stay under, in ms (default 50). */
+  maxP99Ms: number;
+  /** Share of failed requests it may have (default 0.001, 0.1 %). */
+  maxErrorRate: number;
+  /** Requests it must have served before a verdict; fewer is inconclusive (default 20). */
+  minSamples: number;
+}
+
+/**
+ * One check of a deployment's validation, passed or not, with what it looked at: the rows of the
+ * validation table a person reads before anything changes.
+ *
+ * @public
+ */
+export interface DeploymentCheck {
+  /** What is checked, e.g. `artifact SHA-256 matches the registry`. */
+  name: string;
+  /** `hardware`, `software`, `network` or `security`. */
+  category: 'hardware' | 'software' | 'network' | 'security';
+  passed: boolean;
+  /** What the check saw, e.g. `2 ready workers, 1.2 GiB free, artifact 0.2 MiB`. */
+  evidence: string;
+  /** When it failed: the field of the request it is about, e.g. `spec.version`. */
+  field?: string;
+  /** When it failed: what is wrong and what to do. */
+  reason?: string;
 }
 
 /**
@@ -105,6 +133,8 @@ export interface StepAnalysis {
   measurements: AnalysisMeasurement[];
   /** Why, in a sentence a person reads in the deployment log. */
   reason?: string;
+  /** What the verdict rests on beyond the measurements: sample sizes, score, test statistics. */
+  evidence?: { [key: string]: unknown };
 }
 
 /**
@@ -112,7 +142,7 @@ export interface StepAnalysis {
  * Kubernetes, … The orchestrator drives every target through the same phases, and never needs to
  * know which target it talks to:
  *
- * 1. validation: {@link DeploymentTarget.validate};
+ * 1. validation: {@link DeploymentTarget.validate}, and the plan from {@link DeploymentTarget.plan};
  * 2. preparation: {@link DeploymentTarget.snapshot}, stored before anything changes;
  * 3. activation: {@link DeploymentTarget.applyStep} for each step of the plan;
  * 4. verification: {@link DeploymentTarget.analyse} after each step;
@@ -131,11 +161,14 @@ export interface DeploymentTarget {
   /** The strategies it can carry out. */
   readonly strategies: readonly DeploymentStrategy[];
 
-  /** Checks a request without changing anything; an empty list means it can go ahead. */
+  /** Checks a request without changing anything; it can go ahead when every check passed. */
   validate(
     request: DeploymentRequest,
     context: DeploymentTargetContext,
-  ): Promise<DeploymentProblem[]>;
+  ): Promise<DeploymentCheck[]>;
+
+  /** The rollout steps of a strategy for this request, planned before anything changes. */
+  plan(request: DeploymentRequest): Promise<RolloutStep[]>;
 
   /** Records what the deployment will replace. */
   snapshot(

@@ -8,6 +8,8 @@ import { PolicyQueryUser } from '@backstage/plugin-permission-node';
 import {
   gekkoAuditAppendPermission,
   gekkoAuditReadPermission,
+  gekkoDeploymentCreatePermission,
+  gekkoDeploymentRollbackPermission,
   gekkoPoolManagePermission,
 } from '@gekko/plugin-gekko-common';
 import {
@@ -62,6 +64,22 @@ describe('GekkoPermissionPolicy', () => {
       await decide(gekkoAuditAppendPermission, as('user:default/ava')),
     ).toBe(AuthorizeResult.ALLOW);
   });
+
+  it.each(
+    [gekkoDeploymentCreatePermission, gekkoDeploymentRollbackPermission].map(
+      p => [p.name, p] as const,
+    ),
+  )(
+    'lets the platform team, and only them, hold %s by default',
+    async (_name, permission) => {
+      expect(await decide(permission, as('user:default/ava'))).toBe(
+        AuthorizeResult.ALLOW,
+      );
+      expect(await decide(permission, as('user:default/priya'))).toBe(
+        AuthorizeResult.DENY,
+      );
+    },
+  );
 
   it('leaves permissions that are not Gekko’s allowed', async () => {
     const other = createPermission({

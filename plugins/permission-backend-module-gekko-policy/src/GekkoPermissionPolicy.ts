@@ -11,6 +11,8 @@ import {
 } from '@backstage/plugin-permission-node';
 import {
   gekkoAuditAppendPermission,
+  gekkoDeploymentCreatePermission,
+  gekkoDeploymentRollbackPermission,
   gekkoAuditReadPermission,
   gekkoInferenceInvokePermission,
   gekkoModelManagePermission,
@@ -24,6 +26,7 @@ export interface GekkoPermissionHolders {
   auditAppenders: string[];
   modelManagers: string[];
   inferenceInvokers?: string[];
+  deployers: string[];
 }
 
 /** Reads `gekko.permissions` with its defaults. */
@@ -48,6 +51,9 @@ export function readGekkoPermissionHolders(
     inferenceInvokers: lower(
       config.getOptionalStringArray('gekko.permissions.inferenceInvokers'),
     ),
+    deployers: lower(
+      config.getOptionalStringArray('gekko.permissions.deployers'),
+    ) ?? ['group:default/platform'],
   };
 }
 
@@ -93,6 +99,9 @@ export class GekkoPermissionPolicy implements PermissionPolicy {
         return this.holders.modelManagers;
       case gekkoInferenceInvokePermission.name:
         return this.holders.inferenceInvokers ?? 'every-user';
+      case gekkoDeploymentCreatePermission.name:
+      case gekkoDeploymentRollbackPermission.name:
+        return this.holders.deployers;
       default:
         return 'anyone';
     }

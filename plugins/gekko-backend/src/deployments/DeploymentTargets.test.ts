@@ -18,6 +18,7 @@ function target(name: string): DeploymentTarget {
     name,
     title: `Target ${name}`,
     strategies: ['canary', 'blue-green'],
+    plan: unused,
     validate: unused,
     snapshot: unused,
     applyStep: unused,
@@ -46,13 +47,13 @@ const config = mockServices.rootConfig.factory({
 });
 
 describe('the deployment-targets extension point', () => {
-  it('lists the targets backend modules register, and only those', async () => {
+  it('lists the targets backend modules register, beside the built-in model target', async () => {
     const { server } = await startTestBackend({
       features: [
         gekkoPlugin,
         config,
         moduleAdding('kubernetes-target', target('kubernetes')),
-        moduleAdding('model-target', target('gpu-pool')),
+        moduleAdding('sagemaker-target', target('sagemaker')),
       ],
     });
 
@@ -62,7 +63,7 @@ describe('the deployment-targets extension point', () => {
     expect(res.body.items).toEqual([
       {
         name: 'gpu-pool',
-        title: 'Target gpu-pool',
+        title: 'Model versions on GPU pools',
         strategies: ['canary', 'blue-green'],
       },
       {
@@ -70,17 +71,24 @@ describe('the deployment-targets extension point', () => {
         title: 'Target kubernetes',
         strategies: ['canary', 'blue-green'],
       },
+      {
+        name: 'sagemaker',
+        title: 'Target sagemaker',
+        strategies: ['canary', 'blue-green'],
+      },
     ]);
   });
 
-  it('lists none when no module registers one', async () => {
+  it('lists only the built-in model target when no module registers one', async () => {
     const { server } = await startTestBackend({
       features: [gekkoPlugin, config],
     });
 
     const res = await request(server).get('/api/gekko/deployments/targets');
 
-    expect(res.body).toEqual({ items: [] });
+    expect(res.body.items.map((t: { name: string }) => t.name)).toEqual([
+      'gpu-pool',
+    ]);
   });
 
   it.each([
@@ -88,6 +96,11 @@ describe('the deployment-targets extension point', () => {
       'a name registered twice',
       [target('kubernetes'), target('kubernetes')],
       'Deployment target kubernetes is registered twice',
+    ],
+    [
+      'the name of the built-in model target',
+      [target('gpu-pool')],
+      'Deployment target gpu-pool is registered twice',
     ],
     [
       'a name that is not a DNS label',

@@ -1,12 +1,35 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { Knex } from 'knex';
+import { AuditedChanges } from '../audit/AuditedChanges';
 import { AccessGuard } from '../service/AccessGuard';
 import { GekkoCapability } from '../service/createRouter';
+import { DeploymentOrchestrator } from './DeploymentOrchestrator';
+import { DeploymentStore } from './DeploymentStore';
 import { DeploymentTargets } from './DeploymentTargets';
 import { createDeploymentsRouter } from './router';
 
-/** Deployments: the targets backend modules registered, and their routes. */
-export function createDeploymentsCapability(options: {
+/**
+ * Deployments: the orchestrator over the targets modules registered (and the built-in model target),
+ * its routes, and the deployments in flight picked up again on start.
+ */
+export async function createDeploymentsCapability(options: {
+  db: Knex;
   guard: AccessGuard;
+  changes: AuditedChanges;
+  logger: LoggerService;
   targets: DeploymentTargets;
-}): GekkoCapability {
-  return { router: createDeploymentsRouter(options) };
+}) {
+  const { guard, targets } = options;
+  const orchestrator = new DeploymentOrchestrator(
+    new DeploymentStore(options.db),
+    targets,
+    options.changes,
+    { logger: options.logger },
+  );
+  await orchestrator.resume();
+  const capability: GekkoCapability = {
+    router: createDeploymentsRouter({ guard, targets, orchestrator }),
+    stop: () => orchestrator.stop(),
+  };
+  return { orchestrator, ...capability };
 }

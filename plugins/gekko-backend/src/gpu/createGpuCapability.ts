@@ -83,6 +83,7 @@ export function createGpuCapability(options: {
   return {
     manager,
     metrics,
+    heartbeatIntervalMs,
     ...capability,
     /** Starts sweeping, history and the workers; remote ones fetch artifacts through `readArtifact`. */
     async start(artifacts: {

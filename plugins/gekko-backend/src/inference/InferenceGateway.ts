@@ -15,6 +15,7 @@ import { HttpError } from '../service/http';
 import type { InferenceMetrics } from '../monitoring/InferenceMetrics';
 import type { ModelRegistry } from './ModelRegistry';
 import type { StoredModelVersion } from './ModelStore';
+import type { VersionTraffic } from './VersionTraffic';
 
 /** One request to the gateway: `rows` rows of float32 features. */
 export interface GatewayRequest {
@@ -45,6 +46,8 @@ export interface GatewayResult {
 export interface InferenceGatewayOptions {
   /** Deadline of a request that sets none; defaults to 10 s. */
   defaultDeadlineMs?: number;
+  /** Where each attempt's latency and outcome per version is kept, for deployment analysis. */
+  traffic?: VersionTraffic;
 }
 
 /**
@@ -62,7 +65,10 @@ export class InferenceGateway {
     options: InferenceGatewayOptions = {},
   ) {
     this.defaultDeadlineMs = options.defaultDeadlineMs ?? 10_000;
+    this.traffic = options.traffic;
   }
+
+  private readonly traffic: VersionTraffic | undefined;
 
   async predict(request: GatewayRequest): Promise<GatewayResult> {
     const started = performance.now();
@@ -101,6 +107,7 @@ export class InferenceGateway {
         // A slow worker must leave time for another: an attempt gets at most half of what is left,
         // unless that is very little.
         const attemptMs = Math.min(remaining, Math.max(250, remaining / 2));
+        const attemptStarted = performance.now();
         try {
           const reply = await this.send(
             worker,
@@ -111,6 +118,12 @@ export class InferenceGateway {
           );
           const latencyMs = performance.now() - started;
           this.metrics?.success(model, worker, request.rows, reply, latencyMs);
+          this.traffic?.record(
+            model.name,
+            model.version,
+            performance.now() - attemptStarted,
+            true,
+          );
           return {
             model: model.name,
             version: model.version,
@@ -133,6 +146,12 @@ export class InferenceGateway {
               : new InputError(failure.message);
           }
           this.metrics?.retry(model, worker, failure.code);
+          this.traffic?.record(
+            model.name,
+            model.version,
+            performance.now() - attemptStarted,
+            false,
+          );
           lastFailure = failure;
         }
       }

@@ -10,10 +10,12 @@ import { GekkoCapability } from '../service/createRouter';
 import { InferenceDataPlane } from './InferenceDataPlane';
 import { InferenceGateway } from './InferenceGateway';
 import { ModelArtifacts } from './ModelArtifacts';
+import { ModelDeploymentTarget } from './ModelDeploymentTarget';
 import { ModelPlacement } from './ModelPlacement';
 import { ModelRegistry } from './ModelRegistry';
 import { ModelStore } from './ModelStore';
 import { createModelsRouter, createPredictRouter } from './router';
+import { VersionTraffic } from './VersionTraffic';
 
 /**
  * Inference: the model registry (seeded from config), placement of deployed versions on the workers
@@ -25,7 +27,11 @@ export async function createInferenceCapability(options: {
   changes: AuditedChanges;
   auth: AuthService;
   logger: LoggerService;
-  gpu: { manager: GpuManager; metrics: InferenceMetrics };
+  gpu: {
+    manager: GpuManager;
+    metrics: InferenceMetrics;
+    heartbeatIntervalMs: number;
+  };
   pools: { store: GpuPoolStore };
   config: GekkoConfig['inference'];
 }) {
@@ -50,8 +56,18 @@ export async function createInferenceCapability(options: {
   await registry.refresh();
   await registry.seedFromConfig(config.models);
 
+  const traffic = new VersionTraffic();
   const gateway = new InferenceGateway(registry, manager, metrics, {
     defaultDeadlineMs: config.defaultDeadlineMs,
+    traffic,
+  });
+  const deploymentTarget = new ModelDeploymentTarget({
+    registry,
+    placement,
+    artifacts,
+    manager,
+    traffic,
+    heartbeatIntervalMs: options.gpu.heartbeatIntervalMs,
   });
   const dataPlane =
     config.dataPlane &&
@@ -73,6 +89,8 @@ export async function createInferenceCapability(options: {
     registry,
     placement,
     gateway,
+    /** The `gpu-pool` deployment target: model versions on GPU pools. */
+    deploymentTarget,
     ...capability,
     /** The bytes of a registered artifact by SHA-256, for remote workers that have no copy. */
     async readArtifact(sha256: string): Promise<Uint8Array | undefined> {

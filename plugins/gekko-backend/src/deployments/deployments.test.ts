@@ -1,0 +1,426 @@
+import {
+  TestDatabases,
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+} from '@backstage/backend-test-utils';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { makeMlpModel } from '@gekko/worker';
+import { Knex } from 'knex';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { until } from '../__testUtils__/until';
+import { gekkoPlugin } from '../plugin';
+
+jest.setTimeout(180_000);
+
+const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
+const user = mockCredentials.user.header('user:default/ava');
+const entityRef = 'component:default/inference-gateway';
+
+/** Two versions of one small model (the same tensors, other weights) in a models folder of their own. */
+function modelsFolder(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-deployments-'));
+  for (const [version, seed] of [
+    ['1', 1],
+    ['2', 2],
+  ] as const) {
+    fs.mkdirSync(path.join(dir, 'mlp', version), { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, 'mlp', version, 'model.onnx'),
+      makeMlpModel({ seed }),
+    );
+  }
+  return dir;
+}
+
+type Server = Awaited<ReturnType<typeof startTestBackend>>;
+
+async function startBackend(
+  knex: Knex,
+  modelsDir: string,
+  options: { deny?: boolean } = {},
+): Promise<Server> {
+  return startTestBackend({
+    features: [
+      gekkoPlugin,
+      mockServices.database.factory({ knex }),
+      mockServices.rootConfig.factory({
+        data: {
+          gekko: {
+            gpuPools: [
+              {
+                name: 'cpu-dr',
+                title: 'CPU — DR',
+                accelerator: 'cpu',
+                region: 'dr',
+                capacity: { devices: 0, memoryGiB: 64 },
+                owner: 'group:default/platform',
+              },
+            ],
+            gpu: { heartbeatInterval: { milliseconds: 200 } },
+            inference: {
+              modelsDir,
+              embedded: { workers: 1, pool: 'cpu-dr' },
+              models: [
+                {
+                  name: 'mlp',
+                  version: '1',
+                  artifact: 'mlp/1/model.onnx',
+                  pools: ['cpu-dr'],
+                },
+                {
+                  name: 'mlp',
+                  version: '2',
+                  artifact: 'mlp/2/model.onnx',
+                  pools: ['cpu-dr'],
+                  weight: 0,
+                },
+              ],
+            },
+          },
+        },
+      }),
+      mockServices.events.factory(),
+      ...(options.deny
+        ? [mockServices.permissions.factory({ result: AuthorizeResult.DENY })]
+        : []),
+    ],
+  });
+}
+
+/** Sends predictions to the model until stopped, as live traffic would. */
+function trafficTo(server: Server['server']) {
+  let running = true;
+  const row = Array.from({ length: 8 }, (_, i) => i / 8);
+  const loop = (async () => {
+    while (running) {
+      await request(server)
+        .post('/api/gekko/inference/models/mlp/predict')
+        .set('Authorization', user)
+        .send({ inputs: [row] });
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+  };
+}
+
+async function weights(server: Server['server']) {
+  const res = await request(server)
+    .get('/api/gekko/inference/models/mlp')
+    .set('Authorization', user);
+  return Object.fromEntries(
+    res.body.items.map((v: any) => [v.version, `${v.state} ${v.weight}`]),
+  );
+}
+
+async function finished(server: Server['server'], id: string) {
+  return until(
+    async () => {
+      const res = await request(server)
+        .get(`/api/gekko/deployments/${id}`)
+        .set('Authorization', user);
+      return ['succeeded', 'rolled_back', 'failed'].includes(res.body.state)
+        ? res.body
+        : undefined;
+    },
+    `deployment ${id} to end`,
+    120_000,
+  );
+}
+
+const canary = {
+  entityRef,
+  target: 'gpu-pool',
+  strategy: 'canary',
+  spec: { model: 'mlp', version: '2' },
+  steps: [50, 100],
+  pauseMs: 0,
+  analysis: { maxP99Ms: 5_000, minSamples: 10, timeoutMs: 60_000 },
+};
+
+describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
+  let knex: Knex;
+  let modelsDir: string;
+  let backend: Server;
+
+  beforeEach(async () => {
+    knex = await databases.init(databaseId);
+    modelsDir = modelsFolder();
+    backend = await startBackend(knex, modelsDir);
+    await until(
+      async () => {
+        const res = await request(backend.server)
+          .get('/api/gekko/inference/models/mlp/versions/1')
+          .set('Authorization', user);
+        return res.body.placements?.length ? true : undefined;
+      },
+      'mlp@1 loaded on the embedded worker',
+      60_000,
+    );
+  });
+
+  afterEach(async () => {
+    await backend.stop();
+    fs.rmSync(modelsDir, { recursive: true, force: true });
+  });
+
+  it('lists the built-in model target', async () => {
+    const res = await request(backend.server)
+      .get('/api/gekko/deployments/targets')
+      .set('Authorization', user);
+    expect(res.body.items).toEqual([
+      {
+        name: 'gpu-pool',
+        title: 'Model versions on GPU pools',
+        strategies: ['canary', 'blue-green'],
+      },
+    ]);
+  });
+
+  it('answers a dry run with the validation table and the plan, and changes nothing', async () => {
+    const before = await weights(backend.server);
+    const res = await request(backend.server)
+      .post('/api/gekko/deployments')
+      .set('Authorization', user)
+      .send({ ...canary, dryRun: true });
+
+    expect(res.status).toBe(200);
+    expect(res.body.valid).toBe(true);
+    expect(res.body.plan.map((s: any) => s.weight)).toEqual([50, 100]);
+    expect(new Set(res.body.checks.map((c: any) => c.category))).toEqual(
+      new Set(['software', 'network', 'hardware']),
+    );
+    expect(res.body.checks.every((c: any) => c.passed)).toBe(true);
+    expect(await weights(backend.server)).toEqual(before);
+    expect(await knex('gekko_deployments')).toEqual([]);
+  });
+
+  it('rolls a canary out step by step, then rolls it back on request, twice harmlessly', async () => {
+    const stop = trafficTo(backend.server);
+    const created = await request(backend.server)
+      .post('/api/gekko/deployments')
+      .set('Authorization', user)
+      .send(canary);
+    expect(created.status).toBe(202);
+    expect(created.body).toMatchObject({
+      state: 'pending',
+      createdBy: 'user:default/ava',
+    });
+    const done = await finished(backend.server, created.body.id);
+    await stop();
+
+    expect(done.state).toBe('succeeded');
+    expect(done.snapshot.state.versions).toEqual([
+      { version: '1', state: 'deployed', weight: 100, pools: ['cpu-dr'] },
+      { version: '2', state: 'registered', weight: 0, pools: ['cpu-dr'] },
+    ]);
+    expect(done.events.map((e: any) => e.state)).toEqual([
+      'validating',
+      'preparing',
+      'activating',
+      'verifying',
+      'activating',
+      'verifying',
+      'succeeded',
+    ]);
+    const verdicts = done.events.filter((e: any) => e.kind === 'analysis');
+    expect(verdicts).toHaveLength(2);
+    expect(verdicts[0].evidence).toMatchObject({
+      verdict: 'pass',
+      measurements: expect.arrayContaining([
+        expect.objectContaining({ name: 'p99 latency', passed: true }),
+        expect.objectContaining({ name: 'error rate', value: 0, passed: true }),
+      ]),
+    });
+    expect(await weights(backend.server)).toEqual({
+      '1': 'deployed 0',
+      '2': 'deployed 100',
+    });
+
+    const rollback = await request(backend.server)
+      .post(`/api/gekko/deployments/${created.body.id}/rollback`)
+      .set('Authorization', user);
+    expect(rollback.status).toBe(202);
+    expect((await finished(backend.server, created.body.id)).state).toBe(
+      'rolled_back',
+    );
+    expect(await weights(backend.server)).toEqual({
+      '1': 'deployed 100',
+      '2': 'registered 0',
+    });
+    const again = await request(backend.server)
+      .post(`/api/gekko/deployments/${created.body.id}/rollback`)
+      .set('Authorization', user);
+    expect(again.body.state).toBe('rolled_back');
+    expect(await weights(backend.server)).toEqual({
+      '1': 'deployed 100',
+      '2': 'registered 0',
+    });
+
+    const audit = await knex('gekko_audit_records')
+      .where({ target: entityRef })
+      .orderBy('seq');
+    expect(audit.map(r => r.action)).toEqual(
+      expect.arrayContaining([
+        'deployment.create',
+        'deployment.succeeded',
+        'deployment.rollback',
+        'deployment.rolled_back',
+      ]),
+    );
+    const verify = await request(backend.server)
+      .get('/api/gekko/audit/verify')
+      .set('Authorization', user);
+    expect(verify.body.valid).toBe(true);
+  });
+
+  it('rolls a canary back by itself when its analysis fails, with the evidence', async () => {
+    const stop = trafficTo(backend.server);
+    const created = await request(backend.server)
+      .post('/api/gekko/deployments')
+      .set('Authorization', user)
+      .send({ ...canary, analysis: { ...canary.analysis, maxP99Ms: 0.0001 } });
+    const done = await finished(backend.server, created.body.id);
+    await stop();
+
+    expect(done.state).toBe('rolled_back');
+    expect(done.reason).toMatch(/Analysis of step 1 failed: p99 latency/);
+    const verdict = done.events.find((e: any) => e.kind === 'analysis');
+    expect(verdict.evidence.verdict).toBe('fail');
+    expect(verdict.evidence.evidence.canary.attempts).toBeGreaterThanOrEqual(
+      10,
+    );
+    expect(await weights(backend.server)).toEqual({
+      '1': 'deployed 100',
+      '2': 'registered 0',
+    });
+  });
+
+  it('ends a deployment that fails validation as failed, naming the check, with nothing changed', async () => {
+    fs.writeFileSync(
+      path.join(modelsDir, 'mlp', '2', 'model.onnx'),
+      makeMlpModel({ seed: 9 }),
+    );
+    const created = await request(backend.server)
+      .post('/api/gekko/deployments')
+      .set('Authorization', user)
+      .send(canary);
+    const done = await finished(backend.server, created.body.id);
+
+    expect(done.state).toBe('failed');
+    expect(done.reason).toMatch(
+      /the artifact is the one registered \(SHA-256\)/,
+    );
+    expect(done.snapshot).toBeUndefined();
+    expect(await weights(backend.server)).toEqual({
+      '1': 'deployed 100',
+      '2': 'registered 0',
+    });
+  });
+
+  it.each([
+    [
+      { ...canary, target: 'lambda' },
+      /target: no deployment target named lambda/,
+    ],
+    [
+      { ...canary, strategy: 'rolling' },
+      /strategy: target gpu-pool does not carry out rolling/,
+    ],
+    [{ ...canary, steps: [50, 90] }, /steps: the last step must be 100/],
+    [{ ...canary, steps: [60, 40, 100] }, /steps: must go up/],
+    [{ ...canary, spec: { model: 'mlp' } }, /Invalid spec: version/],
+    [
+      { ...canary, spec: { model: 'nope', version: '1' } },
+      /spec.model: no model named nope/,
+    ],
+    [{ ...canary, entityRef: 'not a ref' }, /entityRef/],
+    [{ ...canary, extra: 1 }, /extra/],
+  ])(
+    'refuses a bad request with a 400 naming the field (%#)',
+    async (body, message) => {
+      const res = await request(backend.server)
+        .post('/api/gekko/deployments')
+        .set('Authorization', user)
+        .send(body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(message);
+      expect(await knex('gekko_deployments')).toEqual([]);
+    },
+  );
+
+  it('answers 404 for an unknown deployment and 400 for an id that is not one', async () => {
+    const unknown = await request(backend.server)
+      .post(
+        '/api/gekko/deployments/6f1c1f4e-2f57-4a4a-9a43-3a4d2f3b1c11/rollback',
+      )
+      .set('Authorization', user);
+    expect(unknown.status).toBe(404);
+    const bad = await request(backend.server)
+      .get('/api/gekko/deployments/42')
+      .set('Authorization', user);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/id: must be a deployment id/);
+  });
+
+  it('resumes a deployment in flight after a restart, from where its rows say it is', async () => {
+    const created = await request(backend.server)
+      .post('/api/gekko/deployments')
+      .set('Authorization', user)
+      .send({ ...canary, pauseMs: 4_000 });
+    await until(
+      async () =>
+        (await knex('gekko_deployments').first()).state === 'verifying' ||
+        undefined,
+      'the first step applied',
+      60_000,
+    );
+    await backend.stop();
+
+    backend = await startBackend(knex, modelsDir);
+    const stop = trafficTo(backend.server);
+    const done = await finished(backend.server, created.body.id);
+    await stop();
+
+    expect(done.state).toBe('succeeded');
+    // Each step applied once: the restart did not start the deployment over.
+    expect(done.events.filter((e: any) => e.kind === 'step')).toHaveLength(2);
+    expect(await weights(backend.server)).toEqual({
+      '1': 'deployed 0',
+      '2': 'deployed 100',
+    });
+  });
+});
+
+describe('deployment permissions', () => {
+  it('refuses a deployment without gekko.deployment.create, with an audit record', async () => {
+    const knex = await databases.init('SQLITE_3');
+    const modelsDir = modelsFolder();
+    const backend = await startBackend(knex, modelsDir, { deny: true });
+    try {
+      const res = await request(backend.server)
+        .post('/api/gekko/deployments')
+        .set('Authorization', user)
+        .send(canary);
+      expect(res.status).toBe(403);
+      expect(res.body.error.message).toMatch(/gekko.deployment.create/);
+      expect(
+        await knex('gekko_audit_records').where({ outcome: 'denied' }),
+      ).toEqual([
+        expect.objectContaining({
+          action: 'deployment.create',
+          target: entityRef,
+        }),
+      ]);
+      expect(await knex('gekko_deployments')).toEqual([]);
+    } finally {
+      await backend.stop();
+      fs.rmSync(modelsDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,497 @@
+import { InputError } from '@backstage/errors';
+import {
+  modelVersionName,
+  parseInput,
+  resourceName,
+} from '@gekko/plugin-gekko-common';
+import type {
+  AnalysisMeasurement,
+  DeploymentCheck,
+  DeploymentRequest,
+  DeploymentSnapshot,
+  DeploymentTarget,
+  DeploymentTargetContext,
+  RolloutStep,
+  StepAnalysis,
+} from '@gekko/plugin-gekko-node';
+import {
+  cumulativeStdNormalProbability,
+  median,
+  quantile,
+  wilcoxonRankSum,
+} from 'simple-statistics';
+import { z } from 'zod';
+import type { AuditContext } from '../audit/AuditContext';
+import type { GpuManager } from '../gpu/GpuManager';
+import type { ModelArtifacts } from './ModelArtifacts';
+import type { ModelPlacement } from './ModelPlacement';
+import type { ModelRegistry } from './ModelRegistry';
+import type { StoredModelVersion } from './ModelStore';
+import type { VersionTraffic } from './VersionTraffic';
+
+/** What a model deployment asks for: a registered version of a model, on its pools or others. */
+const specSchema = z
+  .object({
+    model: resourceName('model'),
+    version: modelVersionName,
+    pools: z.array(resourceName('pool')).min(1).max(8).optional(),
+  })
+  .strict();
+
+type ModelSpec = z.infer<typeof specSchema>;
+
+/** What a snapshot keeps of each version of the model. */
+interface VersionState {
+  version: string;
+  state: StoredModelVersion['state'];
+  weight: number;
+  pools: string[];
+}
+
+const DEFAULT_CANARY_STEPS = [10, 25, 50, 100];
+
+/** A canary is worse when it is slower than the baseline by this much, and significantly so. */
+const SLOWER_BY = 1.2;
+const SIGNIFICANCE = 0.01;
+
+function percent(n: number) {
+  return `${Math.round(n * 10_000) / 100} %`;
+}
+
+/**
+ * The `gpu-pool` deployment target: releases a model version on GPU pools through the model registry
+ * (traffic weights, audited) and placement (loads on the pools' workers), and judges each step from
+ * the traffic the gateway served per version.
+ *
+ * - canary: the new version takes 10, 25, 50 then 100 % of the traffic (or the steps asked for);
+ * - blue-green: the new version is loaded with no traffic (reachable with `version` in a predict
+ *   request), analysed on that explicit traffic, then takes 100 % at once.
+ *
+ * The versions it replaces stay loaded with weight 0, so a rollback is a change of weights.
+ */
+export class ModelDeploymentTarget implements DeploymentTarget {
+  readonly name = 'gpu-pool';
+  readonly title = 'Model versions on GPU pools';
+  readonly strategies = ['canary', 'blue-green'] as const;
+
+  constructor(
+    private readonly deps: {
+      registry: ModelRegistry;
+      placement: ModelPlacement;
+      artifacts: ModelArtifacts;
+      manager: GpuManager;
+      traffic: VersionTraffic;
+      /** A worker that has not heartbeat for this long fails the network check. */
+      heartbeatIntervalMs: number;
+    },
+  ) {}
+
+  async plan(request: DeploymentRequest): Promise<RolloutStep[]> {
+    this.versionsOf(this.specOf(request).model);
+    if (request.strategy === 'blue-green') {
+      return [
+        {
+          index: 0,
+          name: 'load the new version with no traffic',
+          weight: 0,
+          final: false,
+        },
+        {
+          index: 1,
+          name: 'switch all traffic to it',
+          weight: 100,
+          final: true,
+        },
+      ];
+    }
+    const steps = request.steps ?? DEFAULT_CANARY_STEPS;
+    return steps.map((weight, index) => ({
+      index,
+      name: `shift ${weight} % of the traffic to the new version`,
+      weight,
+      final: index === steps.length - 1,
+    }));
+  }
+
+  async validate(request: DeploymentRequest): Promise<DeploymentCheck[]> {
+    const spec = this.specOf(request);
+    const checks: DeploymentCheck[] = [];
+    const versions = this.versionsOf(spec.model);
+    const candidate = versions.find(v => v.version === spec.version);
+    checks.push({
+      name: 'the version is registered',
+      category: 'software',
+      passed: !!candidate,
+      evidence: `${spec.model} has ${
+        versions.map(v => v.version).join(', ') || 'no version'
+      }`,
+      ...(candidate
+        ? {}
+        : {
+            field: 'spec.version',
+            reason: `register ${spec.model}@${spec.version} first (POST /inference/models)`,
+          }),
+    });
+    if (!candidate) return checks;
+    const pools = spec.pools ?? candidate.pools;
+
+    let inspected;
+    try {
+      inspected = await this.deps.artifacts.inspect(candidate.artifact);
+    } catch (error) {
+      checks.push({
+        name: 'the ONNX artifact reads',
+        category: 'software',
+        passed: false,
+        evidence: candidate.artifact,
+        field: 'spec.version',
+        reason: (error as Error).message,
+      });
+      return checks;
+    }
+    checks.push({
+      name: 'the artifact is the one registered (SHA-256)',
+      category: 'software',
+      passed: inspected.sha256 === candidate.sha256,
+      evidence: `file ${inspected.sha256.slice(
+        0,
+        12,
+      )}…, registry ${candidate.sha256.slice(0, 12)}…`,
+      ...(inspected.sha256 === candidate.sha256
+        ? {}
+        : {
+            field: 'spec.version',
+            reason: `${candidate.artifact} changed since it was registered; register it as a new version`,
+          }),
+    });
+    const baseline = this.baselineOf(versions, spec.version);
+    const shape = (v: { inputs: unknown; outputs: unknown }) =>
+      JSON.stringify([v.inputs, v.outputs]);
+    const mismatched = baseline.filter(b => shape(b) !== shape(inspected));
+    checks.push({
+      name: 'inputs and outputs match the version it replaces',
+      category: 'software',
+      passed: mismatched.length === 0,
+      evidence: baseline.length
+        ? `${inspected.inputs
+            .map(t => `${t.name}[${t.shape}]`)
+            .join(', ')} → ${inspected.outputs
+            .map(t => `${t.name}[${t.shape}]`)
+            .join(', ')}; serving now: ${baseline
+            .map(b => b.version)
+            .join(', ')}`
+        : 'no version serves traffic now',
+      ...(mismatched.length
+        ? {
+            field: 'spec.version',
+            reason: `the tensors differ from version ${mismatched[0].version}'s; callers would break`,
+          }
+        : {}),
+    });
+
+    const now = Date.now();
+    for (const [i, pool] of pools.entries()) {
+      const workers = this.deps.manager.list(pool);
+      const ready = workers.filter(w => w.state === 'ready');
+      const fresh = ready.filter(
+        w => now - w.lastHeartbeatAt <= 3 * this.deps.heartbeatIntervalMs,
+      );
+      checks.push({
+        name: `pool ${pool}'s workers heartbeat now`,
+        category: 'network',
+        passed: fresh.length > 0,
+        evidence: `${fresh.length} of ${
+          workers.length
+        } worker(s) heard from in the last ${
+          3 * this.deps.heartbeatIntervalMs
+        } ms`,
+        ...(fresh.length
+          ? {}
+          : {
+              field: `spec.pools.${i}`,
+              reason: `no worker of pool ${pool} answers; start one (gekko-worker --pool ${pool}) or check GET /gpu/workers`,
+            }),
+      });
+      const roomy = fresh.filter(w => {
+        const { memoryTotalBytes: total, memoryUsedBytes: used } = w.heartbeat;
+        return total === undefined || used === undefined
+          ? true
+          : total - used >= inspected.sizeBytes;
+      });
+      checks.push({
+        name: `pool ${pool} has accelerator memory for the model`,
+        category: 'hardware',
+        passed: roomy.length > 0,
+        evidence: `${roomy.length} ready worker(s) with ${(
+          inspected.sizeBytes /
+          1024 /
+          1024
+        ).toFixed(2)} MiB free (or not reporting memory)`,
+        ...(roomy.length
+          ? {}
+          : {
+              field: `spec.pools.${i}`,
+              reason: `no worker of pool ${pool} has room for the artifact; free memory or add workers`,
+            }),
+      });
+    }
+    return checks;
+  }
+
+  async snapshot(request: DeploymentRequest): Promise<DeploymentSnapshot> {
+    const spec = this.specOf(request);
+    const versions: VersionState[] = this.versionsOf(spec.model).map(v => ({
+      version: v.version,
+      state: v.state,
+      weight: v.weight,
+      pools: [...v.pools],
+    }));
+    return {
+      target: this.name,
+      takenAt: new Date().toISOString(),
+      state: { model: spec.model, versions: versions as any },
+    };
+  }
+
+  async applyStep(
+    request: DeploymentRequest,
+    step: RolloutStep,
+    context: DeploymentTargetContext,
+  ): Promise<void> {
+    const spec = this.specOf(request);
+    const audit = this.auditContext(request, context);
+    const { registry, placement } = this.deps;
+    const versions = this.versionsOf(spec.model);
+    const candidate = registry.get(spec.model, spec.version);
+    const baseline = this.baselineOf(versions, spec.version);
+
+    // Deployed with no traffic first, and loaded: it takes traffic only once its workers have it.
+    const deployed = await registry.deploy(audit, spec.model, spec.version, {
+      weight: candidate.state === 'deployed' ? candidate.weight : 0,
+      ...(spec.pools ? { pools: spec.pools } : {}),
+    });
+    const loadErrors = await placement.converge(deployed);
+    const loaded = placement.describe(registry.get(spec.model, spec.version))
+      .placements.length;
+    if (loaded === 0) {
+      throw new Error(
+        `${spec.model}@${
+          spec.version
+        } is loaded on no worker of ${deployed.pools.join(', ')}${
+          loadErrors.length ? `: ${loadErrors[0].error}` : ''
+        }`,
+      );
+    }
+    context.log(
+      `${spec.model}@${spec.version} loaded on ${loaded} worker(s)${
+        loadErrors.length ? `, failed on ${loadErrors.length}` : ''
+      }`,
+    );
+
+    const weights: Record<string, number> = { [spec.version]: step.weight };
+    const rest = 100 - step.weight;
+    const baselineTotal = baseline.reduce((n, v) => n + v.weight, 0);
+    for (const v of baseline) {
+      weights[v.version] = baselineTotal
+        ? Math.round((rest * v.weight) / baselineTotal)
+        : 0;
+    }
+    if (Object.values(weights).every(w => w === 0)) {
+      // Blue-green's first step with nothing else serving: the new version is loaded and waits.
+      return;
+    }
+    await registry.setTraffic(audit, spec.model, { weights });
+    context.log(
+      `traffic: ${Object.entries(weights)
+        .map(([v, w]) => `${v} ${w} %`)
+        .join(', ')}`,
+    );
+  }
+
+  async analyse(
+    request: DeploymentRequest,
+    step: RolloutStep,
+    context: DeploymentTargetContext,
+  ): Promise<StepAnalysis> {
+    const spec = this.specOf(request);
+    const thresholds = context.analysis;
+    const since = context.stepAppliedAt ?? 0;
+    const canary = this.deps.traffic.since(spec.model, spec.version, since);
+    const baseline = this.baselineOf(
+      this.versionsOf(spec.model),
+      spec.version,
+    ).map(v => this.deps.traffic.since(spec.model, v.version, since));
+    const baselineLatencies = baseline.flatMap(b => b.latenciesMs);
+    const baselineAttempts = baseline.reduce((n, b) => n + b.attempts, 0);
+    const baselineErrors = baseline.reduce((n, b) => n + b.errors, 0);
+
+    if (canary.attempts < thresholds.minSamples) {
+      return {
+        verdict: 'inconclusive',
+        measurements: [
+          {
+            name: 'attempts on the new version',
+            value: canary.attempts,
+            threshold: thresholds.minSamples,
+            passed: false,
+          },
+        ],
+        reason: `${canary.attempts} of the ${
+          thresholds.minSamples
+        } attempts needed have reached ${spec.model}@${
+          spec.version
+        } since step ${step.index + 1}`,
+      };
+    }
+
+    const measurements: AnalysisMeasurement[] = [];
+    const errorRate = canary.attempts ? canary.errors / canary.attempts : 0;
+    measurements.push({
+      name: 'error rate',
+      value: errorRate,
+      unit: 'ratio',
+      threshold: thresholds.maxErrorRate,
+      passed: errorRate <= thresholds.maxErrorRate,
+    });
+    const p99 = canary.latenciesMs.length
+      ? quantile(canary.latenciesMs, 0.99)
+      : undefined;
+    measurements.push({
+      name: 'p99 latency',
+      value: p99 ?? Number.NaN,
+      unit: 'ms',
+      threshold: thresholds.maxP99Ms,
+      passed: p99 !== undefined && p99 <= thresholds.maxP99Ms,
+    });
+
+    // Kayenta-style comparison with the versions it replaces: Mann-Whitney U on the latencies (normal
+    // approximation), failing only when the canary is both significantly and materially slower.
+    let comparison: Record<string, number> | undefined;
+    const n1 = canary.latenciesMs.length;
+    const n2 = baselineLatencies.length;
+    if (n1 >= 8 && n2 >= 8) {
+      const rankSum = wilcoxonRankSum(canary.latenciesMs, baselineLatencies);
+      const u = rankSum - (n1 * (n1 + 1)) / 2;
+      const mean = (n1 * n2) / 2;
+      const sd = Math.sqrt((n1 * n2 * (n1 + n2 + 1)) / 12);
+      const zScore = sd > 0 ? (u - mean) / sd : 0;
+      const pSlower = 1 - cumulativeStdNormalProbability(zScore);
+      const ratio = median(canary.latenciesMs) / median(baselineLatencies);
+      const slower = pSlower < SIGNIFICANCE && ratio > SLOWER_BY;
+      comparison = { u, z: zScore, pSlower, medianRatio: ratio, n1, n2 };
+      measurements.push({
+        name: 'latency against the baseline (median ratio, Mann-Whitney U)',
+        value: ratio,
+        unit: 'ratio',
+        threshold: SLOWER_BY,
+        passed: !slower,
+      });
+    }
+
+    const passed = measurements.filter(m => m.passed).length;
+    const score = Math.round((100 * passed) / measurements.length);
+    const failed = measurements.filter(m => !m.passed);
+    return {
+      verdict: failed.length ? 'fail' : 'pass',
+      measurements,
+      ...(failed.length
+        ? {
+            reason: failed
+              .map(m =>
+                m.name === 'error rate'
+                  ? `error rate ${percent(m.value)} is above ${percent(
+                      m.threshold!,
+                    )}`
+                  : `${m.name} ${m.value.toFixed(3)} is above ${m.threshold}`,
+              )
+              .join('; '),
+          }
+        : {}),
+      evidence: {
+        score,
+        canary: {
+          attempts: canary.attempts,
+          errors: canary.errors,
+          p50Ms: n1 ? quantile(canary.latenciesMs, 0.5) : null,
+          p99Ms: p99 ?? null,
+        },
+        baseline: {
+          attempts: baselineAttempts,
+          errors: baselineErrors,
+          p50Ms: n2 ? quantile(baselineLatencies, 0.5) : null,
+          p99Ms: n2 ? quantile(baselineLatencies, 0.99) : null,
+        },
+        ...(comparison ? { comparison } : {}),
+      },
+    };
+  }
+
+  async restore(
+    request: DeploymentRequest,
+    snapshot: DeploymentSnapshot,
+    context: DeploymentTargetContext,
+  ): Promise<void> {
+    const spec = this.specOf(request);
+    const audit = this.auditContext(request, context);
+    const { registry, placement } = this.deps;
+    const before = (snapshot.state.versions ?? []) as unknown as VersionState[];
+    const wanted = new Map(before.map(v => [v.version, v]));
+    // The versions that served first, then the others out: traffic never lands on nothing.
+    for (const v of before.filter(b => b.state === 'deployed')) {
+      const now = registry.get(spec.model, v.version);
+      if (
+        now.state !== 'deployed' ||
+        now.weight !== v.weight ||
+        JSON.stringify(now.pools) !== JSON.stringify(v.pools)
+      ) {
+        await registry.deploy(audit, spec.model, v.version, {
+          weight: v.weight,
+          pools: v.pools,
+        });
+      }
+    }
+    for (const now of this.versionsOf(spec.model)) {
+      const was = wanted.get(now.version);
+      if (now.state === 'deployed' && (!was || was.state !== 'deployed')) {
+        await registry.undeploy(audit, spec.model, now.version);
+      }
+    }
+    for (const now of this.versionsOf(spec.model)) {
+      await placement.converge(now);
+    }
+    context.log(
+      `restored: ${before
+        .filter(v => v.state === 'deployed')
+        .map(v => `${v.version} ${v.weight}`)
+        .join(', ')}`,
+    );
+  }
+
+  private specOf(request: DeploymentRequest): ModelSpec {
+    return parseInput(specSchema, request.spec, 'spec');
+  }
+
+  private versionsOf(model: string): StoredModelVersion[] {
+    try {
+      return this.deps.registry.versionsOf(model);
+    } catch {
+      throw new InputError(
+        `spec.model: no model named ${model} is registered; GET /inference/models lists them`,
+      );
+    }
+  }
+
+  /** The versions serving traffic now, other than the one being released. */
+  private baselineOf(versions: StoredModelVersion[], version: string) {
+    return versions.filter(
+      v => v.version !== version && v.state === 'deployed' && v.weight > 0,
+    );
+  }
+
+  private auditContext(
+    request: DeploymentRequest,
+    context: DeploymentTargetContext,
+  ): AuditContext {
+    return { actor: context.actor, requestId: `deployment:${request.id}` };
+  }
+}

@@ -489,7 +489,7 @@ function printBenchSummary(out, started) {
   const rows = [];
   let judged = 0;
   let met = 0;
-  for (const name of ['inference', 'worker', 'nats', 'audit']) {
+  for (const name of ['inference', 'worker', 'nats', 'audit', 'deployment']) {
     const file = path.join(out, `${name}-latest.json`);
     let results;
     try {

@@ -61,7 +61,7 @@ export const gekkoPlugin = createBackendPlugin({
         const gpu = createGpuCapability({ ...shared, trail, config, pools });
         const inference = await createInferenceCapability({
           ...shared,
-          ...{ auth, gpu, pools, config: config.inference },
+          ...{ auth, events, gpu, pools, config: config.inference },
         });
         await gpu.start(inference);
         targets.add(inference.deploymentTarget);

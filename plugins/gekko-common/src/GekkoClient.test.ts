@@ -281,4 +281,32 @@ describe('GekkoClient', () => {
     ).rejects.toThrow('input has 4 values, which is not 3 equal rows');
     expect(fetchApi.requested).toEqual([]);
   });
+
+  it('starts, dry-runs, follows and rolls back deployments on their routes', async () => {
+    const fetchApi = fakeFetchApi(200, { id: 'd1' });
+    const client = createClient(fetchApi);
+    const deployment = {
+      entityRef: 'component:default/inference-gateway',
+      target: 'gpu-pool',
+      strategy: 'canary' as const,
+      spec: { model: 'nhits-price', version: '2' },
+    };
+
+    await client.createDeployment(deployment);
+    await client.dryRunDeployment(deployment);
+    await client.getDeployment('d1');
+    await client.listDeployments({ entityRef: deployment.entityRef });
+    await client.rollbackDeployment('d1');
+
+    expect(fetchApi.requested).toEqual([
+      `${baseUrl}/deployments`,
+      `${baseUrl}/deployments`,
+      `${baseUrl}/deployments/d1`,
+      `${baseUrl}/deployments?entityRef=component%3Adefault%2Finference-gateway`,
+      `${baseUrl}/deployments/d1/rollback`,
+    ]);
+    expect(JSON.parse(String(fetchApi.inits[0].body)).dryRun).toBe(false);
+    expect(JSON.parse(String(fetchApi.inits[1].body)).dryRun).toBe(true);
+    expect(fetchApi.inits[4].method).toBe('POST');
+  });
 });

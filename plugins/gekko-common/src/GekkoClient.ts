@@ -6,7 +6,12 @@ import type {
   AuditRecordsQuery,
   AuditVerifyResult,
 } from './audit';
-import type { DeploymentTargetList } from './deployments';
+import type {
+  CreateDeploymentRequest,
+  Deployment,
+  DeploymentDryRun,
+  DeploymentTargetList,
+} from './deployments';
 import type {
   GpuCapacityList,
   GpuWorkerList,
@@ -236,6 +241,58 @@ export class GekkoClient {
     options?: GekkoRequestOptions,
   ): Promise<DeploymentTargetList> {
     return this.json('GET', '/deployments/targets', { options });
+  }
+
+  /** Starts a validated deployment; answers it as stored (state `pending`). */
+  createDeployment(
+    deployment: Omit<CreateDeploymentRequest, 'dryRun'>,
+    options?: GekkoRequestOptions,
+  ): Promise<Deployment> {
+    return this.json('POST', '/deployments', {
+      body: { ...deployment, dryRun: false },
+      options,
+    });
+  }
+
+  /** Validates and plans a deployment without changing anything. */
+  dryRunDeployment(
+    deployment: Omit<CreateDeploymentRequest, 'dryRun'>,
+    options?: GekkoRequestOptions,
+  ): Promise<DeploymentDryRun> {
+    return this.json('POST', '/deployments', {
+      body: { ...deployment, dryRun: true },
+      options,
+    });
+  }
+
+  /** One deployment, with its events. */
+  getDeployment(
+    id: string,
+    options?: GekkoRequestOptions,
+  ): Promise<Deployment> {
+    return this.json('GET', `/deployments/${encodeURIComponent(id)}`, {
+      options,
+    });
+  }
+
+  /** Deployments, newest first, of one entity or of all. */
+  listDeployments(
+    query: { entityRef?: string; limit?: number } = {},
+    options?: GekkoRequestOptions,
+  ): Promise<{ items: Deployment[] }> {
+    return this.json('GET', '/deployments', { query, options });
+  }
+
+  /** Rolls a succeeded deployment back to what it replaced. */
+  rollbackDeployment(
+    id: string,
+    options?: GekkoRequestOptions,
+  ): Promise<Deployment> {
+    return this.json(
+      'POST',
+      `/deployments/${encodeURIComponent(id)}/rollback`,
+      { options },
+    );
   }
 
   /** Runs rows of features through a model; answers JSON outputs with who served them. */

@@ -145,3 +145,13 @@ export interface PredictResponse {
   outputs: Record<string, { shape: number[]; data: number[] }>;
   latencyMs: number;
 }
+
+/** Events topic on which a backend replica announces a change of the model registry. @public */
+export const MODEL_VERSION_EVENTS_TOPIC = 'gekko.model-versions';
+
+/** Payload of a model registry change: the model whose versions changed, and the replica. @public */
+export interface ModelVersionsChangedEvent {
+  name: string;
+  /** The replica that made the change (it has applied it already). */
+  origin: string;
+}

@@ -91,8 +91,8 @@ async function startBackend(
   });
 }
 
-/** Sends predictions to the model until stopped, as live traffic would. */
-function trafficTo(server: Server['server']) {
+/** Sends predictions to the model (or to one version of it) until stopped, as live traffic would. */
+function trafficTo(server: Server['server'], version?: string) {
   let running = true;
   const row = Array.from({ length: 8 }, (_, i) => i / 8);
   const loop = (async () => {
@@ -100,7 +100,7 @@ function trafficTo(server: Server['server']) {
       await request(server)
         .post('/api/gekko/inference/models/mlp/predict')
         .set('Authorization', user)
-        .send({ inputs: [row] });
+        .send({ inputs: [row], ...(version ? { version } : {}) });
     }
   })();
   return async () => {
@@ -277,6 +277,30 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
       .get('/api/gekko/audit/verify')
       .set('Authorization', user);
     expect(verify.body.valid).toBe(true);
+  });
+
+  it('releases blue-green: the new version loaded with no traffic, judged on explicit requests, then switched at once', async () => {
+    const live = trafficTo(backend.server);
+    const preview = trafficTo(backend.server, '2');
+    const created = await request(backend.server)
+      .post('/api/gekko/deployments')
+      .set('Authorization', user)
+      .send({ ...canary, strategy: 'blue-green', steps: undefined });
+    expect(created.status).toBe(202);
+    expect(created.body.plan.map((s: any) => s.weight)).toEqual([0, 100]);
+    const done = await finished(backend.server, created.body.id);
+    await live();
+    await preview();
+
+    expect(done.state).toBe('succeeded');
+    const first = done.events.find((e: any) => e.kind === 'analysis');
+    // During the preview all live traffic stayed on version 1; version 2 saw only explicit requests.
+    expect(first.evidence.evidence.canary.attempts).toBeGreaterThanOrEqual(10);
+    expect(first.evidence.evidence.baseline.attempts).toBeGreaterThan(0);
+    expect(await weights(backend.server)).toEqual({
+      '1': 'deployed 0',
+      '2': 'deployed 100',
+    });
   });
 
   it('rolls a canary back by itself when its analysis fails, with the evidence', async () => {

@@ -361,7 +361,11 @@ export class ModelDeploymentTarget implements DeploymentTarget {
       value: p99 ?? Number.NaN,
       unit: 'ms',
       threshold: thresholds.maxP99Ms,
-      passed: p99 !== undefined && p99 <= thresholds.maxP99Ms,
+      // No latency to judge passes only when the deployment asked for no evidence (minSamples 0).
+      passed:
+        p99 === undefined
+          ? thresholds.minSamples === 0
+          : p99 <= thresholds.maxP99Ms,
     });
 
     // Kayenta-style comparison with the versions it replaces: Mann-Whitney U on the latencies (normal

@@ -33,6 +33,8 @@ export class ModelRegistry {
   /** Every version by model name; the predict path reads only this. */
   private cache = new Map<string, StoredModelVersion[]>();
 
+  private readonly changeListeners: Array<(name: string) => void> = [];
+
   constructor(
     private readonly store: ModelStore,
     private readonly pools: GpuPoolStore,
@@ -40,6 +42,11 @@ export class ModelRegistry {
     private readonly changes: AuditedChanges,
     private readonly logger: LoggerService,
   ) {}
+
+  /** Calls `listener` with the model's name after each change this registry commits. */
+  onChange(listener: (name: string) => void): void {
+    this.changeListeners.push(listener);
+  }
 
   /** Reads the registry into memory. */
   async refresh(): Promise<void> {
@@ -308,5 +315,6 @@ export class ModelRegistry {
     } finally {
       await this.refresh();
     }
+    for (const listener of this.changeListeners) listener(model.name);
   }
 }

@@ -1,4 +1,10 @@
 import { AuthService, LoggerService } from '@backstage/backend-plugin-api';
+import { EventsService } from '@backstage/plugin-events-node';
+import {
+  MODEL_VERSION_EVENTS_TOPIC,
+  ModelVersionsChangedEvent,
+} from '@gekko/plugin-gekko-common';
+import { randomUUID } from 'node:crypto';
 import { Knex } from 'knex';
 import { AuditedChanges } from '../audit/AuditedChanges';
 import type { GekkoConfig } from '../config/readGekkoConfig';
@@ -18,6 +24,43 @@ import { createModelsRouter, createPredictRouter } from './router';
 import { VersionTraffic } from './VersionTraffic';
 
 /**
+ * Keeps replicas of the backend in step: each registry change is announced on the events service,
+ * and a change another replica announces is read back from the database and placed on this
+ * replica's workers, within the time the event takes to arrive.
+ */
+function syncReplicas(
+  registry: ModelRegistry,
+  placement: ModelPlacement,
+  events: EventsService,
+  logger: LoggerService,
+) {
+  const origin = randomUUID();
+  registry.onChange(name => {
+    const eventPayload: ModelVersionsChangedEvent = { name, origin };
+    events
+      .publish({ topic: MODEL_VERSION_EVENTS_TOPIC, eventPayload })
+      .catch(e =>
+        logger.warn(`Could not announce the change of model ${name}: ${e}`),
+      );
+  });
+  events
+    .subscribe({
+      id: 'gekko-model-registry',
+      topics: [MODEL_VERSION_EVENTS_TOPIC],
+      onEvent: async event => {
+        const { name, origin: from } =
+          event.eventPayload as ModelVersionsChangedEvent;
+        if (from === origin) return;
+        await registry.refresh();
+        for (const version of registry.list().filter(v => v.name === name)) {
+          await placement.converge(version);
+        }
+      },
+    })
+    .catch(e => logger.warn(`Could not follow model registry changes: ${e}`));
+}
+
+/**
  * Inference: the model registry (seeded from config), placement of deployed versions on the workers
  * that join, the gateway, its routes, and the data plane when configured.
  */
@@ -26,6 +69,7 @@ export async function createInferenceCapability(options: {
   guard: AccessGuard;
   changes: AuditedChanges;
   auth: AuthService;
+  events: EventsService;
   logger: LoggerService;
   gpu: {
     manager: GpuManager;
@@ -53,6 +97,7 @@ export async function createInferenceCapability(options: {
     joined: worker =>
       placement.joined(worker, registry.deployedIn(worker.pool)),
   });
+  syncReplicas(registry, placement, options.events, logger);
   await registry.refresh();
   await registry.seedFromConfig(config.models);
 

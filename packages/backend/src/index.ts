@@ -10,6 +10,8 @@ backend.add(import('@backstage/plugin-proxy-backend'));
 
 // Scaffolder: the Gekko deployment templates land here.
 backend.add(import('@backstage/plugin-scaffolder-backend'));
+// gekko:deployment:validate, :create and :rollback.
+backend.add(import('@gekko/plugin-scaffolder-backend-module-gekko'));
 backend.add(
   import('@backstage/plugin-scaffolder-backend-module-notifications'),
 );

@@ -609,6 +609,26 @@ describe('Gekko portal, end to end in Chromium', () => {
         );
         expect(await page.getByText('Welcome to Backstage').count()).toBe(0);
         await screenshot(page, 'home.png');
+
+        // 7. The Create page offers the deployment templates.
+        await checkPage(
+          portal,
+          page,
+          `${baseUrl}/create`,
+          'the deployment templates on the Create page',
+          120_000,
+          async p => {
+            await expectVisible(
+              p.getByText('Deploy a model version', { exact: true }),
+              'the template Deploy a model version',
+            );
+            await expectVisible(
+              p.getByText('Roll back a deployment', { exact: true }),
+              'the template Roll back a deployment',
+            );
+          },
+        );
+        await screenshot(page, 'create.png');
       }),
     8 * 60_000,
   );

@@ -1,0 +1,35 @@
+import {
+  coreServices,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
+import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
+import { createDeploymentCreateAction } from './actions/deploymentCreate';
+import { createDeploymentRollbackAction } from './actions/deploymentRollback';
+import { createDeploymentValidateAction } from './actions/deploymentValidate';
+
+/**
+ * The Gekko portal's scaffolder actions: `gekko:deployment:validate`, `gekko:deployment:create` and
+ * `gekko:deployment:rollback`.
+ *
+ * @public
+ */
+export const scaffolderModuleGekko = createBackendModule({
+  pluginId: 'scaffolder',
+  moduleId: 'gekko',
+  register(env) {
+    env.registerInit({
+      deps: {
+        scaffolder: scaffolderActionsExtensionPoint,
+        discovery: coreServices.discovery,
+        auth: coreServices.auth,
+      },
+      async init({ scaffolder, discovery, auth }) {
+        scaffolder.addActions(
+          createDeploymentValidateAction({ discovery, auth }),
+          createDeploymentCreateAction({ discovery, auth }),
+          createDeploymentRollbackAction({ discovery, auth }),
+        );
+      },
+    });
+  },
+});

@@ -6,12 +6,12 @@
  */
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { createDeploymentSchema, GpuPool } from '@gekko/plugin-gekko-common';
-import { makeMlpModel } from '@gekko/worker';
 import knexFactory from 'knex';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { mlpVersions, twoModelVersions } from './twoModelVersions';
 import { AuditedChanges } from '../audit/AuditedChanges';
 import { AuditTrail } from '../audit/AuditTrail';
 import { openGekkoDatabase } from '../database/migrations';
@@ -51,13 +51,7 @@ async function until(probe: () => boolean) {
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-deploy-bench-'));
-  for (const v of ['1', '2']) {
-    fs.mkdirSync(path.join(dir, 'models', 'mlp', v), { recursive: true });
-    fs.writeFileSync(
-      path.join(dir, 'models', 'mlp', v, 'model.onnx'),
-      makeMlpModel({ seed: Number(v) }),
-    );
-  }
+  const modelsDir = twoModelVersions();
   const knex = knexFactory({
     client: 'better-sqlite3',
     connection: { filename: path.join(dir, 'gekko.sqlite') },
@@ -82,7 +76,7 @@ async function main() {
   await pools.insertPool(db, pool);
   const manager = new GpuManager({ logger, heartbeatIntervalMs: 200 });
   const stopSweeping = manager.start();
-  const artifacts = new ModelArtifacts(path.join(dir, 'models'));
+  const artifacts = new ModelArtifacts(modelsDir);
   const registry = new ModelRegistry(
     new ModelStore(db),
     pools,
@@ -96,26 +90,12 @@ async function main() {
       placement.joined(worker, registry.deployedIn(worker.pool)),
   });
   await registry.refresh();
-  await registry.seedFromConfig([
-    {
-      name: 'mlp',
-      version: '1',
-      artifact: 'mlp/1/model.onnx',
-      pools: ['cpu-dr'],
-    },
-    {
-      name: 'mlp',
-      version: '2',
-      artifact: 'mlp/2/model.onnx',
-      pools: ['cpu-dr'],
-      weight: 0,
-    },
-  ]);
+  await registry.seedFromConfig(mlpVersions);
   const embedded = new EmbeddedWorkers({
     count: 1,
     pool: 'cpu-dr',
     heartbeatIntervalMs: 200,
-    modelsDir: path.join(dir, 'models'),
+    modelsDir: modelsDir,
     events: manager,
     logger,
   });
@@ -189,6 +169,7 @@ async function main() {
   await manager.close();
   await knex.destroy();
   fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(modelsDir, { recursive: true, force: true });
 
   const bare = median(bareUpdates);
   const rollback = median(rollbacks);

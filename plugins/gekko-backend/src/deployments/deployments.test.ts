@@ -8,9 +8,9 @@ import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { makeMlpModel } from '@gekko/worker';
 import { Knex } from 'knex';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
+import { mlpGekkoConfig, twoModelVersions } from '../bench/twoModelVersions';
 import { until } from '../__testUtils__/until';
 import { gekkoPlugin } from '../plugin';
 
@@ -19,22 +19,6 @@ jest.setTimeout(180_000);
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 const user = mockCredentials.user.header('user:default/ava');
 const entityRef = 'component:default/inference-gateway';
-
-/** Two versions of one small model (the same tensors, other weights) in a models folder of their own. */
-function modelsFolder(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-deployments-'));
-  for (const [version, seed] of [
-    ['1', 1],
-    ['2', 2],
-  ] as const) {
-    fs.mkdirSync(path.join(dir, 'mlp', version), { recursive: true });
-    fs.writeFileSync(
-      path.join(dir, 'mlp', version, 'model.onnx'),
-      makeMlpModel({ seed }),
-    );
-  }
-  return dir;
-}
 
 type Server = Awaited<ReturnType<typeof startTestBackend>>;
 
@@ -48,40 +32,7 @@ async function startBackend(
       gekkoPlugin,
       mockServices.database.factory({ knex }),
       mockServices.rootConfig.factory({
-        data: {
-          gekko: {
-            gpuPools: [
-              {
-                name: 'cpu-dr',
-                title: 'CPU — DR',
-                accelerator: 'cpu',
-                region: 'dr',
-                capacity: { devices: 0, memoryGiB: 64 },
-                owner: 'group:default/platform',
-              },
-            ],
-            gpu: { heartbeatInterval: { milliseconds: 200 } },
-            inference: {
-              modelsDir,
-              embedded: { workers: 1, pool: 'cpu-dr' },
-              models: [
-                {
-                  name: 'mlp',
-                  version: '1',
-                  artifact: 'mlp/1/model.onnx',
-                  pools: ['cpu-dr'],
-                },
-                {
-                  name: 'mlp',
-                  version: '2',
-                  artifact: 'mlp/2/model.onnx',
-                  pools: ['cpu-dr'],
-                  weight: 0,
-                },
-              ],
-            },
-          },
-        },
+        data: { gekko: mlpGekkoConfig(modelsDir, 1) },
       }),
       mockServices.events.factory(),
       ...(options.deny
@@ -150,7 +101,7 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
 
   beforeEach(async () => {
     knex = await databases.init(databaseId);
-    modelsDir = modelsFolder();
+    modelsDir = twoModelVersions();
     backend = await startBackend(knex, modelsDir);
     await until(
       async () => {
@@ -424,7 +375,7 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
 describe('deployment permissions', () => {
   it('refuses a deployment without gekko.deployment.create, with an audit record', async () => {
     const knex = await databases.init('SQLITE_3');
-    const modelsDir = modelsFolder();
+    const modelsDir = twoModelVersions();
     const backend = await startBackend(knex, modelsDir, { deny: true });
     try {
       const res = await request(backend.server)

@@ -9,12 +9,10 @@ import {
   DefaultEventsService,
   eventsServiceRef,
 } from '@backstage/plugin-events-node';
-import { makeMlpModel } from '@gekko/worker';
 import { Knex } from 'knex';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import request from 'supertest';
+import { mlpGekkoConfig, twoModelVersions } from '../bench/twoModelVersions';
 import { until } from '../__testUtils__/until';
 import { gekkoPlugin } from '../plugin';
 
@@ -28,14 +26,7 @@ describe.each(databases.eachSupportedId())(
   databaseId => {
     it('see each other’s model registry changes through the events service', async () => {
       const knex: Knex = await databases.init(databaseId);
-      const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-sync-'));
-      for (const v of ['1', '2']) {
-        fs.mkdirSync(path.join(modelsDir, 'mlp', v), { recursive: true });
-        fs.writeFileSync(
-          path.join(modelsDir, 'mlp', v, 'model.onnx'),
-          makeMlpModel({ seed: Number(v) }),
-        );
-      }
+      const modelsDir = twoModelVersions();
       // One bus for both, as the events backend connects replicas in production.
       const bus = DefaultEventsService.create({
         logger: mockServices.logger.mock(),
@@ -52,39 +43,7 @@ describe.each(databases.eachSupportedId())(
               factory: () => bus,
             }),
             mockServices.rootConfig.factory({
-              data: {
-                gekko: {
-                  gpuPools: [
-                    {
-                      name: 'cpu-dr',
-                      title: 'CPU',
-                      accelerator: 'cpu',
-                      region: 'dr',
-                      capacity: { devices: 0, memoryGiB: 8 },
-                      owner: 'group:default/platform',
-                    },
-                  ],
-                  inference: {
-                    modelsDir,
-                    embedded: { workers: 0 },
-                    models: [
-                      {
-                        name: 'mlp',
-                        version: '1',
-                        artifact: 'mlp/1/model.onnx',
-                        pools: ['cpu-dr'],
-                      },
-                      {
-                        name: 'mlp',
-                        version: '2',
-                        artifact: 'mlp/2/model.onnx',
-                        pools: ['cpu-dr'],
-                        weight: 0,
-                      },
-                    ],
-                  },
-                },
-              },
+              data: { gekko: mlpGekkoConfig(modelsDir, 0) },
             }),
           ],
         });

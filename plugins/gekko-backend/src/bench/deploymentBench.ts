@@ -5,8 +5,7 @@
  * model target and the orchestrator; `npm run bench` prints the verdicts.
  */
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { createDeploymentSchema, GpuPool } from '@gekko/plugin-gekko-common';
-import knexFactory from 'knex';
+import { createDeploymentSchema } from '@gekko/plugin-gekko-common';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +13,6 @@ import { performance } from 'node:perf_hooks';
 import { mlpVersions, twoModelVersions } from './twoModelVersions';
 import { AuditedChanges } from '../audit/AuditedChanges';
 import { AuditTrail } from '../audit/AuditTrail';
-import { openGekkoDatabase } from '../database/migrations';
 import { DeploymentOrchestrator } from '../deployments/DeploymentOrchestrator';
 import { DeploymentStore } from '../deployments/DeploymentStore';
 import { DeploymentTargets } from '../deployments/DeploymentTargets';
@@ -26,7 +24,7 @@ import { ModelPlacement } from '../inference/ModelPlacement';
 import { ModelRegistry } from '../inference/ModelRegistry';
 import { ModelStore } from '../inference/ModelStore';
 import { VersionTraffic } from '../inference/VersionTraffic';
-import { GpuPoolStore } from '../pools/GpuPoolStore';
+import { openBenchDatabase } from './openBenchDatabase';
 import { formatNumber, verdict, writeBenchResults } from './results';
 
 const ROUNDS = Number(process.env.GEKKO_BENCH_DEPLOY_ROUNDS ?? 10);
@@ -52,28 +50,8 @@ async function until(probe: () => boolean) {
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-deploy-bench-'));
   const modelsDir = twoModelVersions();
-  const knex = knexFactory({
-    client: 'better-sqlite3',
-    connection: { filename: path.join(dir, 'gekko.sqlite') },
-    useNullAsDefault: true,
-  });
-  const db = await openGekkoDatabase({ getClient: async () => knex });
+  const { knex, db, pools } = await openBenchDatabase(dir);
   const changes = new AuditedChanges(db, new AuditTrail(db, { logger }));
-  const pools = new GpuPoolStore(db);
-  const now = new Date().toISOString();
-  const pool: GpuPool = {
-    name: 'cpu-dr',
-    title: 'CPU',
-    accelerator: 'cpu',
-    region: 'dr',
-    capacity: { devices: 0, memoryGiB: 16 },
-    owner: 'group:default/platform',
-    nodeSelector: {},
-    source: 'config',
-    createdAt: now,
-    updatedAt: now,
-  };
-  await pools.insertPool(db, pool);
   const manager = new GpuManager({ logger, heartbeatIntervalMs: 200 });
   const stopSweeping = manager.start();
   const artifacts = new ModelArtifacts(modelsDir);

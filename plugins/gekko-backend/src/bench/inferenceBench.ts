@@ -14,7 +14,6 @@ import {
   LoggerService,
   resolvePackagePath,
 } from '@backstage/backend-plugin-api';
-import type { GpuPool } from '@gekko/plugin-gekko-common';
 import { HeartbeatMessage, WorkerConnection } from '@gekko/worker';
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -22,11 +21,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import knexFactory from 'knex';
 import * as ort from 'onnxruntime-node';
 import { AuditedChanges } from '../audit/AuditedChanges';
 import { AuditTrail } from '../audit/AuditTrail';
-import { openGekkoDatabase } from '../database/migrations';
 import { EmbeddedWorkers } from '../gpu/EmbeddedWorkers';
 import { GpuManager, ManagedWorker } from '../gpu/GpuManager';
 import { InferenceGateway } from '../inference/InferenceGateway';
@@ -34,7 +31,7 @@ import { ModelArtifacts } from '../inference/ModelArtifacts';
 import { ModelPlacement } from '../inference/ModelPlacement';
 import { ModelRegistry } from '../inference/ModelRegistry';
 import { ModelStore } from '../inference/ModelStore';
-import { GpuPoolStore } from '../pools/GpuPoolStore';
+import { openBenchDatabase } from './openBenchDatabase';
 import {
   formatNumber,
   Goal,
@@ -189,28 +186,8 @@ function allocationBench() {
 
 async function gatewayStack(workers: number) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-bench-'));
-  const knex = knexFactory({
-    client: 'better-sqlite3',
-    connection: { filename: path.join(dir, 'gekko.sqlite') },
-    useNullAsDefault: true,
-  });
-  const db = await openGekkoDatabase({ getClient: async () => knex });
+  const { knex, db, pools: poolStore } = await openBenchDatabase(dir);
   const audit = new AuditTrail(db, { logger });
-  const poolStore = new GpuPoolStore(db);
-  const now = new Date().toISOString();
-  const pool: GpuPool = {
-    name: 'cpu-dr',
-    title: 'CPU',
-    accelerator: 'cpu',
-    region: 'dr',
-    capacity: { devices: 0, memoryGiB: 16 },
-    owner: 'group:default/platform',
-    nodeSelector: {},
-    source: 'config',
-    createdAt: now,
-    updatedAt: now,
-  };
-  await poolStore.insertPool(db, pool);
   const manager = new GpuManager({ logger });
   manager.start();
   // Wired as the plugin's inference capability wires them (createInferenceCapability).

@@ -2,6 +2,7 @@ import {
   coreServices,
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { gekkoPermissions } from '@gekko/plugin-gekko-common';
 import { gekkoDeploymentTargetsExtensionPoint } from '@gekko/plugin-gekko-node';
@@ -43,6 +44,7 @@ export const gekkoPlugin = createBackendPlugin({
         auditor: coreServices.auditor,
         lifecycle: coreServices.lifecycle,
         events: eventsServiceRef,
+        catalog: catalogServiceRef,
       },
       async init(deps) {
         const { logger, auth, events } = deps;
@@ -66,8 +68,7 @@ export const gekkoPlugin = createBackendPlugin({
         await gpu.start(inference);
         targets.add(inference.deploymentTarget);
         const deployments = await createDeploymentsCapability({
-          ...shared,
-          targets,
+          ...{ ...shared, targets, catalog: deps.catalog },
         });
 
         const capabilities = [audit, pools, gpu, inference, deployments];

@@ -73,6 +73,16 @@ describe('the Gekko scaffolder actions, run by the real scaffolder from the ship
           entities: [
             template('deploy-model-version'),
             template('rollback-deployment'),
+            {
+              apiVersion: 'backstage.io/v1alpha1',
+              kind: 'Component',
+              metadata: { name: 'inference-gateway', namespace: 'default' },
+              spec: {
+                type: 'service',
+                lifecycle: 'production',
+                owner: 'group:default/platform',
+              },
+            },
           ],
         }),
         mockServices.rootConfig.factory({

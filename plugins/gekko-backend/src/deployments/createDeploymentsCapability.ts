@@ -1,4 +1,5 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
+import { CatalogService } from '@backstage/plugin-catalog-node';
 import { Knex } from 'knex';
 import { AuditedChanges } from '../audit/AuditedChanges';
 import { AccessGuard } from '../service/AccessGuard';
@@ -18,8 +19,10 @@ export async function createDeploymentsCapability(options: {
   changes: AuditedChanges;
   logger: LoggerService;
   targets: DeploymentTargets;
+  /** Where a deployment's entity is looked up. */
+  catalog: CatalogService;
 }) {
-  const { guard, targets } = options;
+  const { guard, targets, catalog } = options;
   const orchestrator = new DeploymentOrchestrator(
     new DeploymentStore(options.db),
     targets,
@@ -28,7 +31,12 @@ export async function createDeploymentsCapability(options: {
   );
   await orchestrator.resume();
   const capability: GekkoCapability = {
-    router: createDeploymentsRouter({ guard, targets, orchestrator }),
+    router: createDeploymentsRouter({
+      guard,
+      targets,
+      orchestrator,
+      catalog,
+    }),
     stop: () => orchestrator.stop(),
   };
   return { orchestrator, ...capability };

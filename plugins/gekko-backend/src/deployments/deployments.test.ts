@@ -4,6 +4,7 @@ import {
   mockServices,
   startTestBackend,
 } from '@backstage/backend-test-utils';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { makeMlpModel } from '@gekko/worker';
 import { Knex } from 'knex';
@@ -20,6 +21,38 @@ const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 const user = mockCredentials.user.header('user:default/ava');
 const entityRef = 'component:default/inference-gateway';
 
+/** The catalog the deployments are checked against: the service, and one that deploys elsewhere. */
+const catalogEntities = [
+  {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: {
+      name: 'inference-gateway',
+      namespace: 'default',
+      annotations: { 'gekko.io/deployment-target': 'gpu-pool' },
+    },
+    spec: {
+      type: 'service',
+      lifecycle: 'production',
+      owner: 'group:default/platform',
+    },
+  },
+  {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: {
+      name: 'order-execution',
+      namespace: 'default',
+      annotations: { 'gekko.io/deployment-target': 'kubernetes' },
+    },
+    spec: {
+      type: 'service',
+      lifecycle: 'production',
+      owner: 'group:default/trading-ops',
+    },
+  },
+];
+
 type Server = Awaited<ReturnType<typeof startTestBackend>>;
 
 async function startBackend(
@@ -34,6 +67,7 @@ async function startBackend(
       mockServices.rootConfig.factory({
         data: { gekko: mlpGekkoConfig(modelsDir, 1) },
       }),
+      catalogServiceMock.factory({ entities: catalogEntities }),
       mockServices.events.factory(),
       ...(options.deny
         ? [mockServices.permissions.factory({ result: AuthorizeResult.DENY })]
@@ -243,7 +277,10 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
     await live();
     await preview();
 
-    expect(done.state).toBe('succeeded');
+    expect({ state: done.state, reason: done.reason }).toEqual({
+      state: 'succeeded',
+      reason: undefined,
+    });
     const first = done.events.find((e: any) => e.kind === 'analysis');
     // During the preview all live traffic stayed on version 1; version 2 saw only explicit requests.
     expect(first.evidence.evidence.canary.attempts).toBeGreaterThanOrEqual(10);
@@ -315,6 +352,14 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
       /spec.model: no model named nope/,
     ],
     [{ ...canary, entityRef: 'not a ref' }, /entityRef/],
+    [
+      { ...canary, entityRef: 'component:default/no-such-service' },
+      /entityRef: there is no entity component:default\/no-such-service in the catalog/,
+    ],
+    [
+      { ...canary, entityRef: 'component:default/order-execution' },
+      /entityRef: component:default\/order-execution deploys to kubernetes/,
+    ],
     [{ ...canary, extra: 1 }, /extra/],
   ])(
     'refuses a bad request with a 400 naming the field (%#)',

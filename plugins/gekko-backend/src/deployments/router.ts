@@ -9,6 +9,8 @@ import Router from 'express-promise-router';
 import { z } from 'zod';
 import { AccessGuard } from '../service/AccessGuard';
 import { normalizeEntityRef } from '../service/entityRefs';
+import { CatalogService } from '@backstage/plugin-catalog-node';
+import { checkDeploymentEntity } from './checkDeploymentEntity';
 import { DeploymentOrchestrator } from './DeploymentOrchestrator';
 import { DeploymentTargets } from './DeploymentTargets';
 
@@ -25,8 +27,9 @@ export function createDeploymentsRouter(options: {
   guard: AccessGuard;
   targets: DeploymentTargets;
   orchestrator: DeploymentOrchestrator;
+  catalog: CatalogService;
 }): express.Router {
-  const { guard, targets, orchestrator } = options;
+  const { guard, targets, orchestrator, catalog } = options;
   const router = Router();
 
   router.get('/deployments/targets', async (req, res) => {
@@ -65,6 +68,13 @@ export function createDeploymentsRouter(options: {
     });
     const input = parseInput(createDeploymentSchema, req.body, 'deployment');
     input.entityRef = normalizeEntityRef(input.entityRef, 'entityRef');
+    targets.get(input.target); // an unknown target is named before the entity is looked up
+    await checkDeploymentEntity(
+      catalog,
+      caller.credentials,
+      input.entityRef,
+      input.target,
+    );
     if (input.dryRun) {
       res.json(await orchestrator.dryRun(caller, input));
       return;

@@ -50,8 +50,13 @@ interface VersionState {
 
 const DEFAULT_CANARY_STEPS = [10, 25, 50, 100];
 
-/** A canary is worse when it is slower than the baseline by this much, and significantly so. */
+/**
+ * A canary is worse when it is significantly slower than the baseline, and materially so: its median
+ * 1.2 times the baseline's and at least 1 ms more (a sub-millisecond difference between two fast
+ * models is noise on a shared machine, not a regression against a 50 ms objective).
+ */
 const SLOWER_BY = 1.2;
+const SLOWER_BY_MS = 1;
 const SIGNIFICANCE = 0.01;
 
 function percent(n: number) {
@@ -380,8 +385,13 @@ export class ModelDeploymentTarget implements DeploymentTarget {
       const sd = Math.sqrt((n1 * n2 * (n1 + n2 + 1)) / 12);
       const zScore = sd > 0 ? (u - mean) / sd : 0;
       const pSlower = 1 - cumulativeStdNormalProbability(zScore);
-      const ratio = median(canary.latenciesMs) / median(baselineLatencies);
-      const slower = pSlower < SIGNIFICANCE && ratio > SLOWER_BY;
+      const canaryMedian = median(canary.latenciesMs);
+      const baselineMedian = median(baselineLatencies);
+      const ratio = canaryMedian / baselineMedian;
+      const slower =
+        pSlower < SIGNIFICANCE &&
+        ratio > SLOWER_BY &&
+        canaryMedian - baselineMedian > SLOWER_BY_MS;
       comparison = { u, z: zScore, pSlower, medianRatio: ratio, n1, n2 };
       measurements.push({
         name: 'latency against the baseline (median ratio, Mann-Whitney U)',

@@ -4,7 +4,6 @@
  * The real pieces on a SQLite file: model registry, placement, one embedded worker thread, the
  * model target and the orchestrator; `npm run bench` prints the verdicts.
  */
-import { LoggerService } from '@backstage/backend-plugin-api';
 import { createDeploymentSchema } from '@gekko/plugin-gekko-common';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,19 +23,14 @@ import { ModelPlacement } from '../inference/ModelPlacement';
 import { ModelRegistry } from '../inference/ModelRegistry';
 import { ModelStore } from '../inference/ModelStore';
 import { VersionTraffic } from '../inference/VersionTraffic';
+import { benchLogger } from './benchLogger';
 import { openBenchDatabase } from './openBenchDatabase';
 import { formatNumber, verdict, writeBenchResults } from './results';
 
 const ROUNDS = Number(process.env.GEKKO_BENCH_DEPLOY_ROUNDS ?? 10);
 const context = { actor: 'user:default/bench', requestId: 'bench' };
 
-const logger: LoggerService = {
-  info: () => {},
-  debug: () => {},
-  warn: m => process.stderr.write(`warn: ${m}\n`),
-  error: m => process.stderr.write(`error: ${m}\n`),
-  child: () => logger,
-};
+const logger = benchLogger;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

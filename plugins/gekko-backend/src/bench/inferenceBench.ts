@@ -10,10 +10,7 @@
 // The benchmark starts a real backend; backend-defaults is a dev dependency, as the bench is dev tooling.
 // eslint-disable-next-line @backstage/no-undeclared-imports
 import { createBackend } from '@backstage/backend-defaults';
-import {
-  LoggerService,
-  resolvePackagePath,
-} from '@backstage/backend-plugin-api';
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
 import { HeartbeatMessage, WorkerConnection } from '@gekko/worker';
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -31,6 +28,7 @@ import { ModelArtifacts } from '../inference/ModelArtifacts';
 import { ModelPlacement } from '../inference/ModelPlacement';
 import { ModelRegistry } from '../inference/ModelRegistry';
 import { ModelStore } from '../inference/ModelStore';
+import { benchLogger } from './benchLogger';
 import { openBenchDatabase } from './openBenchDatabase';
 import {
   formatNumber,
@@ -54,13 +52,7 @@ const nhits = {
   maxQueueDelayMs: 0,
 };
 
-const logger: LoggerService = {
-  info: () => {},
-  debug: () => {},
-  warn: m => process.stderr.write(`warn: ${m}\n`),
-  error: m => process.stderr.write(`error: ${m}\n`),
-  child: () => logger,
-};
+const logger = benchLogger;
 
 function percentile(sorted: number[], p: number): number {
   return sorted[

@@ -80,11 +80,8 @@ export class DeploymentOrchestrator {
   }
 
   /** Validates and plans a request without storing or changing anything. */
-  async dryRun(
-    context: AuditContext,
-    input: CreateDeployment,
-  ): Promise<DeploymentDryRun> {
-    const { target, request } = this.prepare(context, input, 'dry-run');
+  async dryRun(input: CreateDeployment): Promise<DeploymentDryRun> {
+    const { target, request } = this.prepare(input, 'dry-run');
     const checks = await target.validate(
       request,
       this.targetContext(request, input.analysis),
@@ -104,7 +101,7 @@ export class DeploymentOrchestrator {
     input: CreateDeployment,
   ): Promise<Deployment> {
     const id = randomUUID();
-    const { target, request } = this.prepare(context, input, id);
+    const { target, request } = this.prepare(input, id);
     const plan = await this.planOf(target, request, input);
     const inFlight = (await this.store.unfinished()).find(
       d => d.entityRef === input.entityRef && d.target === input.target,
@@ -219,7 +216,7 @@ export class DeploymentOrchestrator {
     await Promise.allSettled([...this.driving.values()]);
   }
 
-  private prepare(context: AuditContext, input: CreateDeployment, id: string) {
+  private prepare(input: CreateDeployment, id: string) {
     const target = this.targets.get(input.target);
     if (!target.strategies.includes(input.strategy)) {
       throw new InputError(
@@ -241,7 +238,7 @@ export class DeploymentOrchestrator {
       spec: input.spec as DeploymentRequest['spec'],
       ...(input.steps ? { steps: input.steps } : {}),
     };
-    return { target, request, actor: context.actor };
+    return { target, request };
   }
 
   private async planOf(

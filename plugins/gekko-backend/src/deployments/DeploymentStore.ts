@@ -149,9 +149,7 @@ export class DeploymentStore {
     trx: Knex,
     id: string,
     change: DeploymentChange,
-    event: Omit<DeploymentEvent, 'id' | 'time' | 'state'> & {
-      state: DeploymentState;
-    },
+    event: Omit<DeploymentEvent, 'id' | 'time'>,
   ): Promise<void> {
     const now = new Date().toISOString();
     const patch: Partial<Row> = { updated_at: now };

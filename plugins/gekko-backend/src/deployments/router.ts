@@ -76,7 +76,7 @@ export function createDeploymentsRouter(options: {
       input.target,
     );
     if (input.dryRun) {
-      res.json(await orchestrator.dryRun(caller, input));
+      res.json(await orchestrator.dryRun(input));
       return;
     }
     res.status(202).json(await orchestrator.create(caller, input));

@@ -4,6 +4,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { gekkoPermissions } from '@gekko/plugin-gekko-common';
 import { gekkoDeploymentTargetsExtensionPoint } from '@gekko/plugin-gekko-node';
 import { createAuditCapability } from './audit/createAuditCapability';
@@ -45,6 +46,7 @@ export const gekkoPlugin = createBackendPlugin({
         lifecycle: coreServices.lifecycle,
         events: eventsServiceRef,
         catalog: catalogServiceRef,
+        signals: signalsServiceRef,
       },
       async init(deps) {
         const { logger, auth, events } = deps;
@@ -69,6 +71,7 @@ export const gekkoPlugin = createBackendPlugin({
         targets.add(inference.deploymentTarget);
         const deployments = await createDeploymentsCapability({
           ...{ ...shared, targets, catalog: deps.catalog },
+          signals: deps.signals,
         });
 
         const capabilities = [audit, pools, gpu, inference, deployments];

@@ -150,3 +150,32 @@ export interface DeploymentDryRun {
   checks: DeploymentCheckResult[];
   plan: DeploymentStepPlan[];
 }
+
+/**
+ * What the backend pushes (Backstage signals) each time a deployment changes state or step: enough
+ * to say what happened; the page reads the deployment again for the rest.
+ *
+ * @public
+ */
+export interface DeploymentSignal {
+  [key: string]: string | number;
+  id: string;
+  entityRef: string;
+  state: DeploymentState;
+  /** 0-based step of the plan. */
+  step: number;
+  /** The event's kind: `state`, `step`, `analysis`, `rollback` or `error`. */
+  kind: DeploymentEvent['kind'];
+  message: string;
+  time: string;
+}
+
+/**
+ * The signals channel of one entity's deployments, e.g.
+ * `gekko:deployments:component:default/trading-engine` (the ref lower-cased, as the API stores it).
+ *
+ * @public
+ */
+export function deploymentSignalChannel(entityRef: string): string {
+  return `gekko:deployments:${entityRef.toLocaleLowerCase('en-US')}`;
+}

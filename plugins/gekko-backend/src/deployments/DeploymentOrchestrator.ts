@@ -5,6 +5,7 @@ import {
   Deployment,
   DeploymentDryRun,
   DeploymentEvent,
+  DeploymentSignal,
   DeploymentState,
   FINAL_DEPLOYMENT_STATES,
 } from '@gekko/plugin-gekko-common';
@@ -34,6 +35,11 @@ export interface DeploymentOrchestratorOptions {
   leaseMs?: number;
   /** How often an inconclusive analysis is asked again; defaults to 1 s. */
   analysisIntervalMs?: number;
+  /**
+   * Told after each change of a deployment is committed (it was created, changed state or step):
+   * the live updates of the Deployments tab. Its errors are logged, never thrown.
+   */
+  onChange?: (change: DeploymentSignal) => void | Promise<void>;
 }
 
 const isFinal = (state: DeploymentState) =>
@@ -146,6 +152,15 @@ export class DeploymentOrchestrator {
         };
       },
     );
+    this.announce({
+      id,
+      entityRef: input.entityRef,
+      state: 'pending',
+      step: 0,
+      kind: 'state',
+      message: `${input.strategy} deployment created by ${context.actor}`,
+      time: now,
+    });
     this.drive(id);
     return this.get(id);
   }
@@ -607,6 +622,28 @@ export class DeploymentOrchestrator {
     this.options.logger.info(
       `Deployment ${deployment.id} (${deployment.entityRef}): ${event.message}`,
     );
+    this.announce({
+      id: deployment.id,
+      entityRef: deployment.entityRef,
+      state: change.state,
+      step,
+      kind: event.kind,
+      message: event.message,
+      time: new Date().toISOString(),
+    });
+  }
+
+  /** Tells the listener of a committed change; a listener that fails never fails the deployment. */
+  private announce(change: DeploymentSignal): void {
+    const { onChange, logger } = this.options;
+    if (!onChange) return;
+    Promise.resolve()
+      .then(() => onChange(change))
+      .catch(error =>
+        logger.warn(
+          `Could not announce deployment ${change.id} (${change.state}): ${error}`,
+        ),
+      );
   }
 
   private analysisOf(deployment: Deployment): AnalysisThresholds {

@@ -1,5 +1,7 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { CatalogService } from '@backstage/plugin-catalog-node';
+import { SignalsService } from '@backstage/plugin-signals-node';
+import { deploymentSignalChannel } from '@gekko/plugin-gekko-common';
 import { Knex } from 'knex';
 import { AuditedChanges } from '../audit/AuditedChanges';
 import { AccessGuard } from '../service/AccessGuard';
@@ -21,13 +23,25 @@ export async function createDeploymentsCapability(options: {
   targets: DeploymentTargets;
   /** Where a deployment's entity is looked up. */
   catalog: CatalogService;
+  /** Pushes each change of a deployment to the browsers showing its entity. */
+  signals?: SignalsService;
 }) {
   const { guard, targets, catalog } = options;
   const orchestrator = new DeploymentOrchestrator(
     new DeploymentStore(options.db),
     targets,
     options.changes,
-    { logger: options.logger },
+    {
+      logger: options.logger,
+      // Broadcast: deployments are readable by every signed-in user, and the message only says
+      // which deployment changed and how; the page reads the rest through the API.
+      onChange: change =>
+        options.signals?.publish({
+          recipients: { type: 'broadcast' },
+          channel: deploymentSignalChannel(change.entityRef),
+          message: change,
+        }),
+    },
   );
   await orchestrator.resume();
   const capability: GekkoCapability = {

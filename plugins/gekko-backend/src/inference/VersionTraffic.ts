@@ -47,22 +47,37 @@ export class VersionTraffic {
       };
       this.rings.set(key, ring);
     }
-    ring.at[ring.next] = this.now();
+    // Never earlier than the attempt before: a clock stepped back must not break the time order.
+    const previous = ring.size
+      ? ring.at[(ring.next - 1 + this.capacity) % this.capacity]
+      : 0;
+    ring.at[ring.next] = Math.max(this.now(), previous);
     ring.latency[ring.next] = latencyMs;
     ring.ok[ring.next] = ok ? 1 : 0;
     ring.next = (ring.next + 1) % this.capacity;
     ring.size = Math.min(ring.size + 1, this.capacity);
   }
 
-  /** What `name@version` served since `sinceMs` (epoch ms), oldest first. */
+  /**
+   * What `name@version` served since `sinceMs` (epoch ms), oldest first. Attempts are recorded in
+   * time order, so the first one in the window is found by binary search: the cost is the window's,
+   * not the ring's.
+   */
   since(name: string, version: string, sinceMs: number): VersionSample {
     const ring = this.rings.get(modelKey(name, version));
     const sample: VersionSample = { latenciesMs: [], errors: 0, attempts: 0 };
     if (!ring) return sample;
     const start = (ring.next - ring.size + this.capacity) % this.capacity;
-    for (let i = 0; i < ring.size; i++) {
-      const j = (start + i) % this.capacity;
-      if (ring.at[j] < sinceMs) continue;
+    const slot = (i: number) => (start + i) % this.capacity;
+    let lo = 0;
+    let hi = ring.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ring.at[slot(mid)] < sinceMs) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < ring.size; i++) {
+      const j = slot(i);
       sample.attempts += 1;
       if (ring.ok[j]) sample.latenciesMs.push(ring.latency[j]);
       else sample.errors += 1;

@@ -58,14 +58,14 @@ type Server = Awaited<ReturnType<typeof startTestBackend>>;
 async function startBackend(
   knex: Knex,
   modelsDir: string,
-  options: { deny?: boolean } = {},
+  options: { deny?: boolean; workers?: number } = {},
 ): Promise<Server> {
   return startTestBackend({
     features: [
       gekkoPlugin,
       mockServices.database.factory({ knex }),
       mockServices.rootConfig.factory({
-        data: { gekko: mlpGekkoConfig(modelsDir, 1) },
+        data: { gekko: mlpGekkoConfig(modelsDir, options.workers ?? 1) },
       }),
       catalogServiceMock.factory({ entities: catalogEntities }),
       mockServices.events.factory(),
@@ -100,6 +100,19 @@ async function weights(server: Server['server']) {
     .set('Authorization', user);
   return Object.fromEntries(
     res.body.items.map((v: any) => [v.version, `${v.state} ${v.weight}`]),
+  );
+}
+
+/** The workers each version of `mlp` is loaded on now. */
+async function placements(server: Server['server']) {
+  const res = await request(server)
+    .get('/api/gekko/inference/models/mlp')
+    .set('Authorization', user);
+  return Object.fromEntries(
+    res.body.items.map((v: any) => [
+      v.version,
+      v.placements.map((p: any) => p.workerId).sort(),
+    ]),
   );
 }
 
@@ -162,7 +175,7 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
       {
         name: 'gpu-pool',
         title: 'Model versions on GPU pools',
-        strategies: ['canary', 'blue-green'],
+        strategies: ['canary', 'blue-green', 'rolling'],
       },
     ]);
   });
@@ -264,15 +277,39 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
     expect(verify.body.valid).toBe(true);
   });
 
-  it('releases blue-green: the new version loaded with no traffic, judged on explicit requests, then switched at once', async () => {
+  it('releases blue-green: the new version loaded with no traffic, judged on explicit requests, switched at once, the old one unloaded after the scale-down delay', async () => {
     const live = trafficTo(backend.server);
     const preview = trafficTo(backend.server, '2');
     const created = await request(backend.server)
       .post('/api/gekko/deployments')
       .set('Authorization', user)
-      .send({ ...canary, strategy: 'blue-green', steps: undefined });
+      .send({
+        ...canary,
+        strategy: 'blue-green',
+        steps: undefined,
+        spec: { ...canary.spec, scaleDownDelayMs: 3_000 },
+      });
     expect(created.status).toBe(202);
-    expect(created.body.plan.map((s: any) => s.weight)).toEqual([0, 100]);
+    expect(created.body.plan.map((s: any) => [s.weight, s.name])).toEqual([
+      [0, 'load the new version with no traffic'],
+      [100, 'switch all traffic to it'],
+      [100, 'unload the versions it replaced after 3 s'],
+    ]);
+    // During the scale-down delay the old version has no traffic but is still loaded.
+    await until(
+      async () =>
+        (await knex('gekko_deployments').first()).step === 2 || undefined,
+      'the scale-down step',
+      60_000,
+    );
+    expect(await weights(backend.server)).toEqual({
+      '1': 'deployed 0',
+      '2': 'deployed 100',
+    });
+    expect(await placements(backend.server)).toEqual({
+      '1': ['embedded-cpu-dr-1'],
+      '2': ['embedded-cpu-dr-1'],
+    });
     const done = await finished(backend.server, created.body.id);
     await live();
     await preview();
@@ -285,9 +322,128 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
     // During the preview all live traffic stayed on version 1; version 2 saw only explicit requests.
     expect(first.evidence.evidence.canary.attempts).toBeGreaterThanOrEqual(10);
     expect(first.evidence.evidence.baseline.attempts).toBeGreaterThan(0);
+    const scaleDown = done.events.find(
+      (e: any) => e.kind === 'step' && e.step === 2,
+    );
+    const switched = done.events.find(
+      (e: any) => e.kind === 'step' && e.step === 1,
+    );
+    expect(
+      Date.parse(scaleDown.time) - Date.parse(switched.time),
+    ).toBeGreaterThanOrEqual(3_000);
     expect(await weights(backend.server)).toEqual({
-      '1': 'deployed 0',
+      '1': 'registered 0',
       '2': 'deployed 100',
+    });
+    expect(await placements(backend.server)).toEqual({
+      '1': [],
+      '2': ['embedded-cpu-dr-1'],
+    });
+
+    // A rollback after the scale-down loads the old version again before it takes the traffic back.
+    const rollback = await request(backend.server)
+      .post(`/api/gekko/deployments/${created.body.id}/rollback`)
+      .set('Authorization', user);
+    expect(rollback.status).toBe(202);
+    expect((await finished(backend.server, created.body.id)).state).toBe(
+      'rolled_back',
+    );
+    expect(await weights(backend.server)).toEqual({
+      '1': 'deployed 100',
+      '2': 'registered 0',
+    });
+    expect(await placements(backend.server)).toEqual({
+      '1': ['embedded-cpu-dr-1'],
+      '2': [],
+    });
+  });
+
+  it('rolls out worker by worker: each step moves one worker and its share of the traffic, then rolls back on request', async () => {
+    await backend.stop();
+    backend = await startBackend(knex, modelsDir, { workers: 2 });
+    await until(
+      async () =>
+        (await placements(backend.server))['1']?.length === 2 || undefined,
+      'mlp@1 loaded on both workers',
+      60_000,
+    );
+    const stop = trafficTo(backend.server);
+    const created = await request(backend.server)
+      .post('/api/gekko/deployments')
+      .set('Authorization', user)
+      .send({
+        ...canary,
+        strategy: 'rolling',
+        steps: undefined,
+        pauseMs: 2_000,
+      });
+    expect(created.status).toBe(202);
+    expect(created.body.plan.map((s: any) => [s.weight, s.name])).toEqual([
+      [
+        50,
+        'switch worker 1 of 2 to the new version, with its share of the traffic',
+      ],
+      [
+        100,
+        'switch worker 2 of 2 to the new version, with its share of the traffic',
+      ],
+    ]);
+    // After the first step each version is served by its own worker, with half the traffic.
+    await until(
+      async () => {
+        const row = await knex('gekko_deployments').first();
+        return (row.state === 'verifying' && row.step === 0) || undefined;
+      },
+      'the first step applied',
+      60_000,
+    );
+    expect(await weights(backend.server)).toEqual({
+      '1': 'deployed 50',
+      '2': 'deployed 50',
+    });
+    expect(await placements(backend.server)).toEqual({
+      '1': ['embedded-cpu-dr-2'],
+      '2': ['embedded-cpu-dr-1'],
+    });
+    const done = await finished(backend.server, created.body.id);
+    await stop();
+
+    expect({ state: done.state, reason: done.reason }).toEqual({
+      state: 'succeeded',
+      reason: undefined,
+    });
+    const verdicts = done.events.filter((e: any) => e.kind === 'analysis');
+    expect(verdicts.map((v: any) => v.evidence.verdict)).toEqual([
+      'pass',
+      'pass',
+    ]);
+    expect(
+      verdicts[0].evidence.evidence.canary.attempts,
+    ).toBeGreaterThanOrEqual(10);
+    expect(verdicts[0].evidence.evidence.baseline.attempts).toBeGreaterThan(0);
+    expect(await weights(backend.server)).toEqual({
+      '1': 'registered 0',
+      '2': 'deployed 100',
+    });
+    expect(await placements(backend.server)).toEqual({
+      '1': [],
+      '2': ['embedded-cpu-dr-1', 'embedded-cpu-dr-2'],
+    });
+
+    const rollback = await request(backend.server)
+      .post(`/api/gekko/deployments/${created.body.id}/rollback`)
+      .set('Authorization', user);
+    expect(rollback.status).toBe(202);
+    expect((await finished(backend.server, created.body.id)).state).toBe(
+      'rolled_back',
+    );
+    expect(await weights(backend.server)).toEqual({
+      '1': 'deployed 100',
+      '2': 'registered 0',
+    });
+    expect(await placements(backend.server)).toEqual({
+      '1': ['embedded-cpu-dr-1', 'embedded-cpu-dr-2'],
+      '2': [],
     });
   });
 
@@ -340,9 +496,19 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
       { ...canary, target: 'lambda' },
       /target: no deployment target named lambda/,
     ],
+    [{ ...canary, strategy: 'recreate' }, /strategy/],
     [
-      { ...canary, strategy: 'rolling' },
-      /strategy: target gpu-pool does not carry out rolling/,
+      { ...canary, spec: { ...canary.spec, maxUnavailable: 2 } },
+      /spec.maxUnavailable: only a rolling deployment takes it, not a canary one/,
+    ],
+    [
+      {
+        ...canary,
+        strategy: 'rolling',
+        steps: undefined,
+        spec: { ...canary.spec, scaleDownDelayMs: 0 },
+      },
+      /spec.scaleDownDelayMs: only a blue-green deployment takes it/,
     ],
     [{ ...canary, steps: [50, 90] }, /steps: the last step must be 100/],
     [{ ...canary, steps: [60, 40, 100] }, /steps: must go up/],

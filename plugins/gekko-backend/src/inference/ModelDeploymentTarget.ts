@@ -20,9 +20,10 @@ import {
   quantile,
   wilcoxonRankSum,
 } from 'simple-statistics';
+import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import type { AuditContext } from '../audit/AuditContext';
-import type { GpuManager } from '../gpu/GpuManager';
+import type { GpuManager, ManagedWorker } from '../gpu/GpuManager';
 import type { ModelArtifacts } from './ModelArtifacts';
 import type { ModelPlacement } from './ModelPlacement';
 import type { ModelRegistry } from './ModelRegistry';
@@ -35,20 +36,33 @@ const specSchema = z
     model: resourceName('model'),
     version: modelVersionName,
     pools: z.array(resourceName('pool')).min(1).max(8).optional(),
+    /** Rolling: workers switched to the new version per step. Default 1. */
+    maxUnavailable: z.number().int().min(1).max(1000).optional(),
+    /** Blue-green: how long the replaced version stays loaded after the switch, in ms. Default 30 s. */
+    scaleDownDelayMs: z.number().int().min(0).max(3_600_000).optional(),
   })
   .strict();
 
 type ModelSpec = z.infer<typeof specSchema>;
 
+/** The spec options only one strategy takes. */
+const STRATEGY_OPTIONS = {
+  maxUnavailable: 'rolling',
+  scaleDownDelayMs: 'blue-green',
+} as const;
+
 /** What a snapshot keeps of each version of the model. */
-interface VersionState {
-  version: string;
-  state: StoredModelVersion['state'];
-  weight: number;
-  pools: string[];
-}
+const versionStateSchema = z.object({
+  version: z.string(),
+  state: z.enum(['registered', 'deployed']),
+  weight: z.number(),
+  pools: z.array(z.string()),
+});
+
+type VersionState = z.infer<typeof versionStateSchema>;
 
 const DEFAULT_CANARY_STEPS = [10, 25, 50, 100];
+const DEFAULT_SCALE_DOWN_DELAY_MS = 30_000;
 
 /**
  * A canary is worse when it is significantly slower than the baseline, and materially so: its median
@@ -69,15 +83,19 @@ function percent(n: number) {
  * the traffic the gateway served per version.
  *
  * - canary: the new version takes 10, 25, 50 then 100 % of the traffic (or the steps asked for);
+ *   the versions it replaces stay loaded with weight 0, so a rollback is a change of weights;
  * - blue-green: the new version is loaded with no traffic (reachable with `version` in a predict
- *   request), analysed on that explicit traffic, then takes 100 % at once.
- *
- * The versions it replaces stay loaded with weight 0, so a rollback is a change of weights.
+ *   request), analysed on that explicit traffic, then takes 100 % at once; the versions it replaced
+ *   stay loaded for `scaleDownDelayMs` (a rollback meanwhile is a change of weights), then are
+ *   undeployed and unloaded (a rollback after that loads them again);
+ * - rolling: worker by worker (`maxUnavailable` per step), the new version is loaded, the worker's
+ *   share of the traffic moves to it, and the versions it replaces are unloaded from that worker,
+ *   so each version is served by its own workers; at the end they are undeployed.
  */
 export class ModelDeploymentTarget implements DeploymentTarget {
   readonly name = 'gpu-pool';
   readonly title = 'Model versions on GPU pools';
-  readonly strategies = ['canary', 'blue-green'] as const;
+  readonly strategies = ['canary', 'blue-green', 'rolling'] as const;
 
   constructor(
     private readonly deps: {
@@ -92,8 +110,10 @@ export class ModelDeploymentTarget implements DeploymentTarget {
   ) {}
 
   async plan(request: DeploymentRequest): Promise<RolloutStep[]> {
-    this.versionsOf(this.specOf(request).model);
+    const spec = this.specOf(request);
+    const versions = this.versionsOf(spec.model);
     if (request.strategy === 'blue-green') {
+      const delayMs = spec.scaleDownDelayMs ?? DEFAULT_SCALE_DOWN_DELAY_MS;
       return [
         {
           index: 0,
@@ -105,9 +125,38 @@ export class ModelDeploymentTarget implements DeploymentTarget {
           index: 1,
           name: 'switch all traffic to it',
           weight: 100,
+          final: false,
+        },
+        {
+          index: 2,
+          name: `unload the versions it replaced after ${delayMs / 1000} s`,
+          weight: 100,
           final: true,
         },
       ];
+    }
+    if (request.strategy === 'rolling') {
+      const candidate = versions.find(v => v.version === spec.version);
+      // An unregistered version fails validation; its plan is one step, never applied.
+      const workers = this.rollingWorkers(spec.pools ?? candidate?.pools ?? []);
+      const total = Math.max(1, workers.length);
+      const batch = spec.maxUnavailable ?? 1;
+      const steps: RolloutStep[] = [];
+      for (let done = 0; done < total; ) {
+        const from = done + 1;
+        done = Math.min(total, done + batch);
+        steps.push({
+          index: steps.length,
+          name: `switch worker${
+            from === done ? ` ${done}` : `s ${from}–${done}`
+          } of ${total} to the new version, with ${
+            from === done ? 'its' : 'their'
+          } share of the traffic`,
+          weight: Math.round((100 * done) / total),
+          final: done === total,
+        });
+      }
+      return steps;
     }
     const steps = request.steps ?? DEFAULT_CANARY_STEPS;
     return steps.map((weight, index) => ({
@@ -254,7 +303,7 @@ export class ModelDeploymentTarget implements DeploymentTarget {
     return {
       target: this.name,
       takenAt: new Date().toISOString(),
-      state: { model: spec.model, versions: versions as any },
+      state: { model: spec.model, versions },
     };
   }
 
@@ -264,11 +313,17 @@ export class ModelDeploymentTarget implements DeploymentTarget {
     context: DeploymentTargetContext,
   ): Promise<void> {
     const spec = this.specOf(request);
+    if (request.strategy === 'rolling') {
+      await this.applyRollingStep(request, spec, step, context);
+      return;
+    }
+    if (request.strategy === 'blue-green' && step.index === 2) {
+      await this.scaleDown(request, spec, context);
+      return;
+    }
     const audit = this.auditContext(request, context);
     const { registry, placement } = this.deps;
-    const versions = this.versionsOf(spec.model);
     const candidate = registry.get(spec.model, spec.version);
-    const baseline = this.baselineOf(versions, spec.version);
 
     // Deployed with no traffic first, and loaded: it takes traffic only once its workers have it.
     const deployed = await registry.deploy(audit, spec.model, spec.version, {
@@ -292,9 +347,137 @@ export class ModelDeploymentTarget implements DeploymentTarget {
         loadErrors.length ? `, failed on ${loadErrors.length}` : ''
       }`,
     );
+    await this.shiftTraffic(request, spec, step.weight, context);
+  }
 
-    const weights: Record<string, number> = { [spec.version]: step.weight };
-    const rest = 100 - step.weight;
+  /**
+   * One step of a rolling release: the next workers (in pool order, then by id) load the new
+   * version, the traffic moves in proportion to the workers that serve it, and the versions it
+   * replaces are unloaded from those workers. Each version is then served by its own workers. The
+   * last step undeploys the replaced versions, which a rollback deploys and loads again.
+   */
+  private async applyRollingStep(
+    request: DeploymentRequest,
+    spec: ModelSpec,
+    step: RolloutStep,
+    context: DeploymentTargetContext,
+  ) {
+    const audit = this.auditContext(request, context);
+    const { registry, placement } = this.deps;
+    const candidate = registry.get(spec.model, spec.version);
+    const deployed = await registry.deploy(audit, spec.model, spec.version, {
+      weight: candidate.state === 'deployed' ? candidate.weight : 0,
+      ...(spec.pools ? { pools: spec.pools } : {}),
+    });
+    const workers = this.rollingWorkers(deployed.pools);
+    if (!workers.length) {
+      throw new Error(
+        `no ready worker in ${deployed.pools.join(', ')} to switch to ${
+          spec.model
+        }@${spec.version}`,
+      );
+    }
+    // The plan counted the workers when it was made; one may have joined or left since.
+    const count = step.final
+      ? workers.length
+      : Math.min(
+          workers.length,
+          Math.max(1, Math.round((step.weight * workers.length) / 100)),
+        );
+    const batch = workers.slice(0, count);
+    const loadErrors = await placement.loadOn(deployed, batch);
+    if (loadErrors.length) {
+      throw new Error(
+        `${spec.model}@${spec.version} did not load on ${loadErrors
+          .map(e => `${e.workerId} (${e.error})`)
+          .join(', ')}`,
+      );
+    }
+    const share = step.final ? 100 : Math.round((100 * count) / workers.length);
+    await this.shiftTraffic(request, spec, share, context);
+    const replaced = this.versionsOf(spec.model).filter(
+      v => v.version !== spec.version && v.state === 'deployed',
+    );
+    for (const v of replaced) await placement.unloadFrom(v, batch);
+    context.log(
+      `${spec.model}@${spec.version} serves on ${batch
+        .map(w => w.id)
+        .join(', ')} (${count} of ${workers.length} worker(s))${
+        replaced.length
+          ? `; ${replaced.map(v => v.version).join(', ')} unloaded there`
+          : ''
+      }`,
+    );
+    if (step.final) await this.undeployReplaced(request, spec, context);
+  }
+
+  /**
+   * Blue-green's last step: the versions that lost their traffic at the switch stay loaded for the
+   * scale-down delay (a rollback meanwhile is only a change of weights), then are undeployed and
+   * unloaded. After a restart the delay starts over: the step is applied again, which is safe.
+   */
+  private async scaleDown(
+    request: DeploymentRequest,
+    spec: ModelSpec,
+    context: DeploymentTargetContext,
+  ) {
+    const delayMs = spec.scaleDownDelayMs ?? DEFAULT_SCALE_DOWN_DELAY_MS;
+    const idle = this.idleVersions(spec);
+    if (idle.length && delayMs > 0) {
+      context.log(
+        `keeping ${idle
+          .map(v => `${spec.model}@${v.version}`)
+          .join(', ')} loaded for ${delayMs / 1000} s before unloading`,
+      );
+      try {
+        await delay(delayMs, undefined, { signal: context.signal });
+      } catch {
+        throw new Error(
+          'stopped during the scale-down delay; the step is applied again on resume',
+        );
+      }
+    }
+    await this.undeployReplaced(request, spec, context);
+  }
+
+  /** Undeploys (and so unloads) every other version of the model that has no traffic left. */
+  private async undeployReplaced(
+    request: DeploymentRequest,
+    spec: ModelSpec,
+    context: DeploymentTargetContext,
+  ) {
+    const audit = this.auditContext(request, context);
+    const { registry, placement } = this.deps;
+    for (const v of this.idleVersions(spec)) {
+      await placement.converge(
+        await registry.undeploy(audit, spec.model, v.version),
+      );
+      context.log(
+        `${spec.model}@${v.version} undeployed and unloaded; a rollback loads it again`,
+      );
+    }
+  }
+
+  /** The other deployed versions of the model that get no traffic. */
+  private idleVersions(spec: ModelSpec) {
+    return this.versionsOf(spec.model).filter(
+      v => v.version !== spec.version && v.state === 'deployed' && !v.weight,
+    );
+  }
+
+  /**
+   * Gives the new version `share` % of the traffic; the versions it replaces share the rest in their
+   * old proportions.
+   */
+  private async shiftTraffic(
+    request: DeploymentRequest,
+    spec: ModelSpec,
+    share: number,
+    context: DeploymentTargetContext,
+  ) {
+    const baseline = this.baselineOf(this.versionsOf(spec.model), spec.version);
+    const weights: Record<string, number> = { [spec.version]: share };
+    const rest = 100 - share;
     const baselineTotal = baseline.reduce((n, v) => n + v.weight, 0);
     for (const v of baseline) {
       weights[v.version] = baselineTotal
@@ -305,11 +488,25 @@ export class ModelDeploymentTarget implements DeploymentTarget {
       // Blue-green's first step with nothing else serving: the new version is loaded and waits.
       return;
     }
-    await registry.setTraffic(audit, spec.model, { weights });
+    await this.deps.registry.setTraffic(
+      this.auditContext(request, context),
+      spec.model,
+      { weights },
+    );
     context.log(
       `traffic: ${Object.entries(weights)
         .map(([v, w]) => `${v} ${w} %`)
         .join(', ')}`,
+    );
+  }
+
+  /** The ready workers of `pools`, in pool order then by id: the order a rolling release takes. */
+  private rollingWorkers(pools: string[]): ManagedWorker[] {
+    return pools.flatMap(pool =>
+      this.deps.manager
+        .list(pool)
+        .filter(w => w.state === 'ready')
+        .sort((a, b) => a.id.localeCompare(b.id)),
     );
   }
 
@@ -448,21 +645,27 @@ export class ModelDeploymentTarget implements DeploymentTarget {
     const spec = this.specOf(request);
     const audit = this.auditContext(request, context);
     const { registry, placement } = this.deps;
-    const before = (snapshot.state.versions ?? []) as unknown as VersionState[];
+    const before = z
+      .array(versionStateSchema)
+      .parse(snapshot.state.versions ?? []);
     const wanted = new Map(before.map(v => [v.version, v]));
-    // The versions that served first, then the others out: traffic never lands on nothing.
+    const placed = new Set<string>();
+    // The versions that served first, loaded again where a rolling release or a blue-green
+    // scale-down unloaded them; then the others out: traffic never lands on nothing.
     for (const v of before.filter(b => b.state === 'deployed')) {
-      const now = registry.get(spec.model, v.version);
+      let now = registry.get(spec.model, v.version);
       if (
         now.state !== 'deployed' ||
         now.weight !== v.weight ||
         JSON.stringify(now.pools) !== JSON.stringify(v.pools)
       ) {
-        await registry.deploy(audit, spec.model, v.version, {
+        now = await registry.deploy(audit, spec.model, v.version, {
           weight: v.weight,
           pools: v.pools,
         });
       }
+      await placement.converge(now);
+      placed.add(v.version);
     }
     for (const now of this.versionsOf(spec.model)) {
       const was = wanted.get(now.version);
@@ -471,7 +674,7 @@ export class ModelDeploymentTarget implements DeploymentTarget {
       }
     }
     for (const now of this.versionsOf(spec.model)) {
-      await placement.converge(now);
+      if (!placed.has(now.version)) await placement.converge(now);
     }
     context.log(
       `restored: ${before
@@ -482,7 +685,15 @@ export class ModelDeploymentTarget implements DeploymentTarget {
   }
 
   private specOf(request: DeploymentRequest): ModelSpec {
-    return parseInput(specSchema, request.spec, 'spec');
+    const spec = parseInput(specSchema, request.spec, 'spec');
+    for (const [option, strategy] of Object.entries(STRATEGY_OPTIONS)) {
+      if (option in spec && request.strategy !== strategy) {
+        throw new InputError(
+          `spec.${option}: only a ${strategy} deployment takes it, not a ${request.strategy} one`,
+        );
+      }
+    }
+    return spec;
   }
 
   private versionsOf(model: string): StoredModelVersion[] {

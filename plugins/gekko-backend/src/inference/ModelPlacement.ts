@@ -67,8 +67,19 @@ export class ModelPlacement {
       model,
       workers.filter(w => !serving(w)),
     );
+    return this.loadOn(model, workers.filter(serving));
+  }
+
+  /**
+   * Loads a version on these workers only, whatever its record says (a rolling release's batch).
+   * Answers the workers that failed to load it.
+   */
+  async loadOn(
+    model: StoredModelVersion,
+    workers: ManagedWorker[],
+  ): Promise<LoadError[]> {
     const results = await Promise.all(
-      workers.filter(serving).map(w =>
+      workers.map(w =>
         this.load(w, model).then(
           () => undefined,
           error => ({ workerId: w.id, error: String(error?.message ?? error) }),
@@ -76,6 +87,14 @@ export class ModelPlacement {
       ),
     );
     return results.filter((r): r is LoadError => !!r);
+  }
+
+  /** Unloads a version from these workers only (a rolling release's batch, once the new one serves). */
+  async unloadFrom(
+    model: StoredModelVersion,
+    workers: ManagedWorker[],
+  ): Promise<void> {
+    await this.unload(model, workers);
   }
 
   /** A worker joined: it loads the deployed versions of its pool, in the background. */

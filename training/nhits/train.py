@@ -20,7 +20,8 @@ Splits (by time, no shuffling across them): windows whose targets fall in the fi
 train, the next 10 % validate (early stopping), the last 20 % is the holdout. Seeded; CPU; ~1-2 minutes.
 
 Usage (Debian's python3-torch; the pyenv python3 on PATH may not have torch):
-    /usr/bin/python3 training/nhits/train.py
+    /usr/bin/python3 training/nhits/train.py                         # version 1, seed 7
+    /usr/bin/python3 training/nhits/train.py --version 2 --seed 11   # writes models/nhits-price/2
 """
 import argparse
 import json
@@ -34,7 +35,7 @@ from torch import nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 DATA = os.path.join(ROOT, "training", "data", "synthetic-minute-bars.csv")
-OUT_DIR = os.path.join(ROOT, "models", "nhits-price", "1")
+MODELS = os.path.join(ROOT, "models", "nhits-price")
 
 L = 120  # input window, minutes
 H = 12  # horizon, minutes
@@ -127,13 +128,14 @@ def baselines(x: np.ndarray, y: np.ndarray):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--version", default="1", help="model version; output goes to models/nhits-price/<version>")
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--holdout-windows", type=int, default=480)
-    ap.add_argument("--out", default=OUT_DIR)
+    ap.add_argument("--out", default=None, help="output folder (default models/nhits-price/<version>)")
     ap.add_argument("--threads", type=int, default=max(1, min(4, os.cpu_count() or 1)))
     args = ap.parse_args()
 
@@ -198,7 +200,7 @@ def main() -> None:
         f"seasonal-naive {mae_seasonal:.5f}"
     )
 
-    out_dir = args.out
+    out_dir = args.out or os.path.join(MODELS, args.version)
     os.makedirs(out_dir, exist_ok=True)
     onnx_path = os.path.join(out_dir, "model.onnx")
     torch.onnx.export(
@@ -241,7 +243,7 @@ def main() -> None:
 
     meta = {
         "name": "nhits-price",
-        "version": 1,
+        "version": int(args.version) if args.version.isdigit() else args.version,
         "artifact": "model.onnx",
         "description": "N-HiTS-style price forecaster (Challu et al. 2022): 1-minute closes -> next "
         f"{H} minutes. Trained on a SYNTHETIC series.",

@@ -58,6 +58,19 @@ export interface Config {
         /** onnxruntime intra-op threads per worker thread. Default 1. */
         intraOpThreads?: number;
       };
+      /**
+       * Replays a model's holdout windows through the gateway as live traffic, one window per
+       * request, so that a canary's analysis has evidence where no trading engine calls the model
+       * (the embedded default). Off unless set.
+       */
+      replayTraffic?: {
+        /** The model to call, e.g. `nhits-price`; the version is drawn by traffic weight. */
+        model: string;
+        /** Requests per second. */
+        ratePerSecond: number;
+        /** Path inside modelsDir of the holdout file; default the `holdout.json` beside a version's artifact. */
+        holdout?: string;
+      };
       /** Model versions registered (and deployed, unless weight is 0) on start when missing. */
       models?: Array<{
         name: string;

@@ -34,6 +34,8 @@ export interface GekkoConfig {
     embedded: { workers: number; pool: string; intraOpThreads?: number };
     /** Set when the data plane is on. */
     dataPlane?: { host: string; port: number };
+    /** `gekko.inference.replayTraffic`: set when holdout windows are replayed as live traffic. */
+    replayTraffic?: { model: string; ratePerSecond: number; holdout?: string };
   };
   /** Set when remote workers may join over NATS. */
   nats?: GekkoNatsConfig;
@@ -81,6 +83,7 @@ export function readGekkoConfig(root: Config): GekkoConfig {
   const gpu = config.getOptionalConfig('gpu');
   const inference = config.getOptionalConfig('inference');
   const dataPlanePort = inference?.getOptionalNumber('dataPlane.port');
+  const replay = inference?.getOptionalConfig('replayTraffic');
   return {
     gpuPools: (config.getOptional('gpuPools') as unknown[] | undefined) ?? [],
     gpu: {
@@ -122,6 +125,15 @@ export function readGekkoConfig(root: Config): GekkoConfig {
               port: dataPlanePort,
               host:
                 inference?.getOptionalString('dataPlane.host') ?? '127.0.0.1',
+            },
+          }
+        : {}),
+      ...(replay
+        ? {
+            replayTraffic: {
+              model: replay.getString('model'),
+              ratePerSecond: replay.getNumber('ratePerSecond'),
+              holdout: replay.getOptionalString('holdout'),
             },
           }
         : {}),

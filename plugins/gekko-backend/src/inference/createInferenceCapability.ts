@@ -20,6 +20,7 @@ import { ModelDeploymentTarget } from './ModelDeploymentTarget';
 import { ModelPlacement } from './ModelPlacement';
 import { ModelRegistry } from './ModelRegistry';
 import { ModelStore } from './ModelStore';
+import { ReplayTraffic } from './ReplayTraffic';
 import { createModelsRouter, createPredictRouter } from './router';
 import { VersionTraffic } from './VersionTraffic';
 
@@ -124,11 +125,21 @@ export async function createInferenceCapability(options: {
       logger,
     });
   const dataPlaneUrl = await dataPlane?.start();
+  const replay =
+    config.replayTraffic &&
+    new ReplayTraffic({
+      ...config.replayTraffic,
+      ...{ gateway, registry, logger, modelsDir: config.modelsDir },
+    });
+  replay?.start();
 
   const capability: GekkoCapability = {
     ownBodyRouter: createPredictRouter({ guard, gateway }),
     router: createModelsRouter({ guard, registry, placement, dataPlaneUrl }),
-    stop: async () => dataPlane?.stop(),
+    stop: async () => {
+      await replay?.stop();
+      await dataPlane?.stop();
+    },
   };
   return {
     registry,

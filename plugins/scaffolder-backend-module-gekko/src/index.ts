@@ -1,5 +1,6 @@
 /**
- * Scaffolder actions of the Gekko portal: validate, start and roll back validated deployments.
+ * Scaffolder actions of the Gekko portal: register model versions; validate, start and roll back
+ * validated deployments.
  *
  * @packageDocumentation
  */
@@ -7,3 +8,4 @@ export { scaffolderModuleGekko as default } from './module';
 export { createDeploymentCreateAction } from './actions/deploymentCreate';
 export { createDeploymentRollbackAction } from './actions/deploymentRollback';
 export { createDeploymentValidateAction } from './actions/deploymentValidate';
+export { createModelRegisterAction } from './actions/modelRegister';

@@ -54,7 +54,7 @@ describe('the Gekko scaffolder actions, run by the real scaffolder from the ship
 
   beforeAll(async () => {
     modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-scaffolder-'));
-    for (const v of ['1', '2']) {
+    for (const v of ['1', '2', '3']) {
       fs.mkdirSync(path.join(modelsDir, 'mlp', v), { recursive: true });
       fs.writeFileSync(
         path.join(modelsDir, 'mlp', v, 'model.onnx'),
@@ -73,6 +73,7 @@ describe('the Gekko scaffolder actions, run by the real scaffolder from the ship
           entities: [
             template('deploy-model-version'),
             template('rollback-deployment'),
+            template('register-model-version'),
             {
               apiVersion: 'backstage.io/v1alpha1',
               kind: 'Component',
@@ -328,5 +329,92 @@ describe('the Gekko scaffolder actions, run by the real scaffolder from the ship
         .set('Authorization', user)
     ).body.items.length;
     expect(after).toBe(before);
+  });
+  it('registers a new version from its ONNX file on the pool picked, then releases it, as the person who ran the template', async () => {
+    const { task, log } = await runTemplate('register-model-version', {
+      model: 'mlp',
+      version: '3',
+      artifact: 'mlp/3/model.onnx',
+      description: 'retrained',
+      pool: 'resource:default/cpu-dr',
+      entityRef: release.entityRef,
+      strategy: 'canary',
+      steps: '100',
+      pauseSeconds: 0,
+      maxP99Ms: 5000,
+      minSamples: 10,
+    });
+
+    expect(task.status).toBe('completed');
+    expect(log).toMatch(
+      /Registered mlp@3 from mlp\/3\/model.onnx on pool cpu-dr/,
+    );
+    expect(log).toMatch(/\[succeeded\]/);
+    const version = await request(server)
+      .get('/api/gekko/inference/models/mlp/versions/3')
+      .set('Authorization', user);
+    expect(version.body).toMatchObject({
+      state: 'deployed',
+      weight: 100,
+      pools: ['cpu-dr'],
+      description: 'retrained',
+    });
+    const audit = await request(server)
+      .get('/api/gekko/audit/records?action=model.register')
+      .set('Authorization', user);
+    expect(audit.body.items[0]).toMatchObject({
+      actor: 'user:default/ava',
+      details: expect.objectContaining({ version: '3' }),
+    });
+  });
+
+  it('refuses to register a version again from another file, and deploys nothing', async () => {
+    const before = await weights();
+    const { task, log } = await runTemplate('register-model-version', {
+      model: 'mlp',
+      version: '3',
+      artifact: 'mlp/1/model.onnx',
+      pool: 'cpu-dr',
+      entityRef: release.entityRef,
+      strategy: 'canary',
+    });
+
+    expect(task.status).toBe('failed');
+    expect(log).toMatch(
+      /mlp@3 is already registered from mlp\/3\/model.onnx; choose a new version/,
+    );
+    expect(await weights()).toEqual(before);
+  });
+
+  it('rolls a version out worker by worker on the pool picked, the versions it replaces undeployed', async () => {
+    const { task, log } = await runTemplate('deploy-model-version', {
+      ...release,
+      version: '1',
+      strategy: 'rolling',
+      pool: 'resource:default/cpu-dr',
+      maxUnavailable: 1,
+      scaleDownDelaySeconds: 30,
+    });
+
+    expect(task.status).toBe('completed');
+    expect(log).toMatch(/switch worker 1 of 1 to the new version/);
+    expect(await weights()).toEqual({
+      '1': 'deployed 100',
+      '2': 'registered 0',
+      '3': 'registered 0',
+    });
+    const deployments = await request(server)
+      .get('/api/gekko/deployments')
+      .set('Authorization', user);
+    expect(deployments.body.items[0]).toMatchObject({
+      strategy: 'rolling',
+      state: 'succeeded',
+      spec: {
+        model: 'mlp',
+        version: '1',
+        pools: ['cpu-dr'],
+        maxUnavailable: 1,
+      },
+    });
   });
 });

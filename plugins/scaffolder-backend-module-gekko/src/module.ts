@@ -6,10 +6,11 @@ import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-no
 import { createDeploymentCreateAction } from './actions/deploymentCreate';
 import { createDeploymentRollbackAction } from './actions/deploymentRollback';
 import { createDeploymentValidateAction } from './actions/deploymentValidate';
+import { createModelRegisterAction } from './actions/modelRegister';
 
 /**
- * The Gekko portal's scaffolder actions: `gekko:deployment:validate`, `gekko:deployment:create` and
- * `gekko:deployment:rollback`.
+ * The Gekko portal's scaffolder actions: `gekko:model:register`, `gekko:deployment:validate`,
+ * `gekko:deployment:create` and `gekko:deployment:rollback`.
  *
  * @public
  */
@@ -25,6 +26,7 @@ export const scaffolderModuleGekko = createBackendModule({
       },
       async init({ scaffolder, discovery, auth }) {
         scaffolder.addActions(
+          createModelRegisterAction({ discovery, auth }),
           createDeploymentValidateAction({ discovery, auth }),
           createDeploymentCreateAction({ discovery, auth }),
           createDeploymentRollbackAction({ discovery, auth }),

@@ -43,4 +43,25 @@ export const examples: TemplateExample[] = [
       ],
     }),
   },
+  {
+    description:
+      'Roll it out worker by worker on the pool cpu-dr, two workers per step, each with its share of the traffic',
+    example: yaml.stringify({
+      steps: [
+        {
+          id: 'deploy',
+          action: 'gekko:deployment:create',
+          name: 'Deploy',
+          input: {
+            entityRef: 'component:default/inference-gateway',
+            strategy: 'rolling',
+            model: 'nhits-price',
+            version: '2',
+            pool: 'resource:default/cpu-dr',
+            maxUnavailable: 2,
+          },
+        },
+      ],
+    }),
+  },
 ];

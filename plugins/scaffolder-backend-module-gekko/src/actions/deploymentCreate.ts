@@ -32,7 +32,7 @@ export function createDeploymentCreateAction(options: {
   return createTemplateAction({
     id: 'gekko:deployment:create',
     description:
-      'Releases a model version on GPU pools as a validated canary or blue-green deployment, and follows it until it succeeds or rolls back',
+      'Releases a model version on GPU pools as a validated canary, blue-green or rolling deployment, and follows it until it succeeds or rolls back',
     examples,
     supportsDryRun: true,
     schema: {

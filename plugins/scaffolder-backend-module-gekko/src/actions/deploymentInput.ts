@@ -12,7 +12,7 @@ export const deploymentInput = {
       ),
   strategy: (zod: typeof z) =>
     zod
-      .enum(['canary', 'blue-green'])
+      .enum(['canary', 'blue-green', 'rolling'])
       .describe('How the release replaces the one before it'),
   model: (zod: typeof z) =>
     zod.string().describe('The model, e.g. nhits-price'),
@@ -23,6 +23,27 @@ export const deploymentInput = {
       .array(zod.string())
       .optional()
       .describe('GPU pools (default: the version’s own)'),
+  pool: (zod: typeof z) =>
+    zod
+      .string()
+      .optional()
+      .describe(
+        'One GPU pool instead of the version’s own: a name or its Resource entity ref (resource:default/cpu-dr)',
+      ),
+  maxUnavailable: (zod: typeof z) =>
+    zod
+      .number()
+      .optional()
+      .describe(
+        'Rolling: workers switched to the new version per step (default 1)',
+      ),
+  scaleDownDelaySeconds: (zod: typeof z) =>
+    zod
+      .number()
+      .optional()
+      .describe(
+        'Blue-green: how long the replaced version stays loaded after the switch (default 30)',
+      ),
   steps: (zod: typeof z) =>
     zod
       .string()
@@ -61,13 +82,21 @@ export const deploymentInput = {
       .describe('How long to wait for that traffic (default 120)'),
 };
 
+/** A pool's name, from its name or the entity ref of its Resource (`resource:default/cpu-dr`). */
+export function poolName(pool: string): string {
+  return pool.slice(pool.lastIndexOf('/') + 1).replace(/^resource:/i, '');
+}
+
 /** The action's input as the gekko backend's deployment request. */
 export function toDeploymentRequest(input: {
   entityRef: string;
-  strategy: 'canary' | 'blue-green';
+  strategy: 'canary' | 'blue-green' | 'rolling';
   model: string;
   version: string;
   pools?: string[];
+  pool?: string;
+  maxUnavailable?: number;
+  scaleDownDelaySeconds?: number;
   steps?: string;
   pauseSeconds?: number;
   maxP99Ms?: number;
@@ -90,6 +119,10 @@ export function toDeploymentRequest(input: {
       ? { timeoutMs: Math.round(input.analysisTimeoutSeconds * 1000) }
       : {}),
   };
+  const pools = [
+    ...(input.pools ?? []),
+    ...(input.pool ? [input.pool] : []),
+  ].map(poolName);
   return {
     entityRef: input.entityRef,
     target: 'gpu-pool',
@@ -97,7 +130,15 @@ export function toDeploymentRequest(input: {
     spec: {
       model: input.model,
       version: input.version,
-      ...(input.pools?.length ? { pools: input.pools } : {}),
+      ...(pools.length ? { pools } : {}),
+      // A template passes every option; the backend takes each only with its own strategy.
+      ...(input.strategy === 'rolling' && input.maxUnavailable !== undefined
+        ? { maxUnavailable: input.maxUnavailable }
+        : {}),
+      ...(input.strategy === 'blue-green' &&
+      input.scaleDownDelaySeconds !== undefined
+        ? { scaleDownDelayMs: Math.round(input.scaleDownDelaySeconds * 1000) }
+        : {}),
     },
     ...(input.strategy === 'canary' && steps?.length ? { steps } : {}),
     ...(input.pauseSeconds !== undefined

@@ -64,7 +64,7 @@ describe('the deployment-targets extension point', () => {
       {
         name: 'gpu-pool',
         title: 'Model versions on GPU pools',
-        strategies: ['canary', 'blue-green'],
+        strategies: ['canary', 'blue-green', 'rolling'],
       },
       {
         name: 'kubernetes',

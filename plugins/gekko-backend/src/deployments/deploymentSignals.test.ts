@@ -102,7 +102,7 @@ describe('live deployment updates', () => {
           entityRef,
           target: 'gpu-pool',
           strategy: 'blue-green',
-          spec: { model: 'mlp', version: '2' },
+          spec: { model: 'mlp', version: '2', scaleDownDelayMs: 0 },
           pauseMs: 0,
           analysis: { maxP99Ms: 5_000, minSamples: 5, timeoutMs: 60_000 },
         });
@@ -133,6 +133,8 @@ describe('live deployment updates', () => {
         'pending',
         'validating',
         'preparing',
+        'activating',
+        'verifying',
         'activating',
         'verifying',
         'activating',

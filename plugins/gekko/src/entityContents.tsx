@@ -65,3 +65,32 @@ export const entityGpuUtilizationContent = EntityContentBlueprint.make({
       )),
   },
 });
+
+/**
+ * The Deployments tab: what runs now, the deployment in flight (live), the evidence of its
+ * analyses, the history and one-click rollback; on Components that deploy through the portal
+ * (`gekko.io/deployment-target`) and on `gpu-pool` Resources.
+ *
+ * @public
+ */
+export const entityDeploymentsContent = EntityContentBlueprint.make({
+  name: 'deployments',
+  params: {
+    path: 'deployments',
+    title: 'Deployments',
+    filter: {
+      $any: [
+        { kind: 'resource', 'spec.type': GPU_POOL_ENTITY_TYPE },
+        {
+          kind: 'component',
+          [`metadata.annotations.${GEKKO_ANNOTATIONS.deploymentTarget}` as const]:
+            { $exists: true },
+        },
+      ],
+    },
+    loader: () =>
+      import('./deployments/DeploymentsContent').then(m => (
+        <m.DeploymentsContent />
+      )),
+  },
+});

@@ -2,12 +2,13 @@ import { createFrontendPlugin } from '@backstage/frontend-plugin-api';
 import { gekkoApi } from './apis';
 import {
   entityAuditContent,
+  entityDeploymentsContent,
   entityGpuPoolContent,
   entityGpuUtilizationContent,
 } from './entityContents';
 
 /**
- * The Gekko portal's front end: the Audit, GPU pool and GPU utilization entity tabs, and the client
+ * The Gekko portal's front end: the Audit, GPU pool, GPU utilization and Deployments entity tabs, and the client
  * of its backend.
  *
  * @public
@@ -19,5 +20,6 @@ export const gekkoPlugin = createFrontendPlugin({
     entityAuditContent,
     entityGpuPoolContent,
     entityGpuUtilizationContent,
+    entityDeploymentsContent,
   ],
 });

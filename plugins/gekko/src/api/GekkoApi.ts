@@ -3,6 +3,7 @@ import type {
   AuditPage,
   AuditRecordsQuery,
   AuditVerifyResult,
+  Deployment,
   GpuCapacityList,
   GpuPool,
   GpuWorkerList,
@@ -38,6 +39,15 @@ export interface GekkoApi {
   ): Promise<UtilizationHistory>;
   /** Registered model versions, of the pools that serve them, with where they are loaded now. */
   listModelVersions(pool?: string): Promise<ModelVersionList>;
+  /** Deployments, newest first, of one entity or of all. */
+  listDeployments(query?: {
+    entityRef?: string;
+    limit?: number;
+  }): Promise<{ items: Deployment[] }>;
+  /** One deployment with its events (phases, steps, analyses with their evidence). */
+  getDeployment(id: string): Promise<Deployment>;
+  /** Rolls a succeeded deployment back to the snapshot of what it replaced. */
+  rollbackDeployment(id: string): Promise<Deployment>;
 }
 
 /**

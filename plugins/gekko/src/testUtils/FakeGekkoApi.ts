@@ -3,6 +3,7 @@ import type {
   AuditPage,
   AuditRecord,
   AuditVerifyResult,
+  Deployment,
   GpuCapacityList,
   GpuPool,
   GpuPoolCapacity,
@@ -53,8 +54,12 @@ export class FakeGekkoApi implements GekkoApi {
       modelVersions?: ModelVersion[];
       /** Makes every GPU and inference call fail with this error. */
       gpuError?: Error;
+      deployments?: Deployment[];
     } = {},
   ) {}
+
+  /** The ids of the deployments rolled back through this API, in order. */
+  readonly rollbacks: string[] = [];
 
   async listPools(): Promise<GpuPool[]> {
     return this.options.pools ?? [];
@@ -153,6 +158,55 @@ export class FakeGekkoApi implements GekkoApi {
         v => !pool || v.pools.includes(pool),
       ),
     };
+  }
+
+  async listDeployments(
+    query: { entityRef?: string; limit?: number } = {},
+  ): Promise<{ items: Deployment[] }> {
+    return {
+      items: (this.options.deployments ?? [])
+        .filter(d => !query.entityRef || d.entityRef === query.entityRef)
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+        .slice(0, query.limit ?? 50)
+        .map(({ events, ...listed }) => listed),
+    };
+  }
+
+  async getDeployment(id: string): Promise<Deployment> {
+    const deployment = this.options.deployments?.find(d => d.id === id);
+    if (!deployment) {
+      throw await responseError(404, 'NotFoundError', `No deployment ${id}`);
+    }
+    return deployment;
+  }
+
+  /** As the backend: only a succeeded deployment rolls back (409 otherwise); it starts rolling back. */
+  async rollbackDeployment(id: string): Promise<Deployment> {
+    const deployment = await this.getDeployment(id);
+    if (
+      deployment.state === 'rolling_back' ||
+      deployment.state === 'rolled_back'
+    ) {
+      return deployment;
+    }
+    if (deployment.state !== 'succeeded') {
+      throw await responseError(
+        409,
+        'ConflictError',
+        `Deployment ${id} is ${deployment.state}: only a succeeded deployment can be rolled back`,
+      );
+    }
+    this.rollbacks.push(id);
+    return this.putDeployment({ ...deployment, state: 'rolling_back' });
+  }
+
+  /** Stores a deployment as the backend now has it (a new one, or the next state of one). */
+  putDeployment(deployment: Deployment): Deployment {
+    const others = (this.options.deployments ?? []).filter(
+      d => d.id !== deployment.id,
+    );
+    this.options.deployments = [...others, deployment];
+    return deployment;
   }
 
   /** Makes the GPU and inference calls from now on fail with `error`, or succeed again without. */

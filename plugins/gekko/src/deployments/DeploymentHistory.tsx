@@ -1,0 +1,91 @@
+import { Table, TableColumn } from '@backstage/core-components';
+import { Button } from '@backstage/ui';
+import type { Deployment } from '@gekko/plugin-gekko-common';
+import { Timestamp } from '../components/Timestamp';
+import { DeploymentStateStatus } from './DeploymentDetails';
+import {
+  durationOf,
+  formatDuration,
+  progressOf,
+  releaseOf,
+} from './deploymentModel';
+import { RollbackButton } from './RollbackButton';
+
+/**
+ * Every deployment of the entity, newest first: what, how, who, how it ended and how long it took;
+ * each can be opened in full, and a succeeded one rolled back.
+ */
+export function DeploymentHistory(props: {
+  deployments: Deployment[];
+  selectedId?: string;
+  onSelect: (id: string) => void;
+  onRolledBack: (deployment: Deployment) => void;
+}) {
+  const { deployments, selectedId, onSelect, onRolledBack } = props;
+  const columns: TableColumn<Deployment>[] = [
+    {
+      title: 'Started',
+      field: 'createdAt',
+      render: d => <Timestamp time={d.createdAt} />,
+    },
+    { title: 'Release', render: d => releaseOf(d), sorting: false },
+    { title: 'Strategy', field: 'strategy' },
+    {
+      title: 'State',
+      field: 'state',
+      render: d => <DeploymentStateStatus state={d.state} />,
+    },
+    {
+      title: 'Steps',
+      sorting: false,
+      render: d => {
+        const { applied, total } = progressOf(d);
+        return `${applied} / ${total}`;
+      },
+    },
+    { title: 'By', field: 'createdBy' },
+    {
+      title: 'Took',
+      sorting: false,
+      render: d => formatDuration(durationOf(d)),
+    },
+    {
+      title: 'Reason',
+      field: 'reason',
+      render: d => d.reason ?? '—',
+    },
+    {
+      title: '',
+      sorting: false,
+      render: d => (
+        <span style={{ display: 'inline-flex', gap: 8 }}>
+          <Button
+            size="small"
+            variant="tertiary"
+            aria-label={`Show deployment ${d.id}`}
+            aria-pressed={d.id === selectedId}
+            onPress={() => onSelect(d.id)}
+          >
+            {d.id === selectedId ? 'Shown above' : 'Show'}
+          </Button>
+          {d.state === 'succeeded' && (
+            <RollbackButton deployment={d} onRolledBack={onRolledBack} />
+          )}
+        </span>
+      ),
+    },
+  ];
+  return (
+    <Table<Deployment>
+      title="History"
+      columns={columns}
+      data={deployments}
+      options={{
+        paging: deployments.length > 10,
+        pageSize: 10,
+        search: false,
+        padding: 'dense',
+      }}
+    />
+  );
+}

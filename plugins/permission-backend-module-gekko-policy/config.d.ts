@@ -13,8 +13,9 @@ export interface Config {
       /** Groups or users allowed `gekko.inference.invoke`. Default: every signed-in user. */
       inferenceInvokers?: string[];
       /**
-       * Groups or users allowed `gekko.deployment.create` and `gekko.deployment.rollback`.
-       * Default: `group:default/platform`.
+       * Groups or users allowed `gekko.deployment.create` and `gekko.deployment.rollback` on every
+       * entity. The owners of an entity are allowed them on that entity anyway (a condition the
+       * catalog evaluates). Default: `group:default/platform`.
        */
       deployers?: string[];
     };

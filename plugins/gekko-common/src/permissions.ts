@@ -1,3 +1,4 @@
+import { RESOURCE_TYPE_CATALOG_ENTITY } from '@backstage/plugin-catalog-common/alpha';
 import { createPermission } from '@backstage/plugin-permission-common';
 
 /** Create, change or delete GPU pools. @public */
@@ -30,16 +31,28 @@ export const gekkoModelManagePermission = createPermission({
   attributes: { action: 'update' },
 });
 
-/** Start a validated deployment (and dry-run one). @public */
+/**
+ * Start a validated deployment of a catalog entity (and dry-run one). A resource permission on the
+ * entity (`catalog-entity`, like Backstage's `catalog.entity.*`): check it with the entity's ref as
+ * `resourceRef`. The portal's policy allows it to the entity's owners and to the configured deployers.
+ * @public
+ */
 export const gekkoDeploymentCreatePermission = createPermission({
   name: 'gekko.deployment.create',
   attributes: { action: 'create' },
+  resourceType: RESOURCE_TYPE_CATALOG_ENTITY,
 });
 
-/** Roll a deployment back to what it replaced. @public */
+/**
+ * Roll a deployment of a catalog entity back to what it replaced. A resource permission on the
+ * deployment's entity, like {@link gekkoDeploymentCreatePermission}; in the front end,
+ * `usePermission({ permission: gekkoDeploymentRollbackPermission, resourceRef: entityRef })`.
+ * @public
+ */
 export const gekkoDeploymentRollbackPermission = createPermission({
   name: 'gekko.deployment.rollback',
   attributes: { action: 'update' },
+  resourceType: RESOURCE_TYPE_CATALOG_ENTITY,
 });
 
 /** Every permission the Gekko portal defines. @public */

@@ -127,7 +127,7 @@ async function main() {
 
     // Rollback: from the request to all traffic on the previous version.
     started = performance.now();
-    await orchestrator.rollback(context, created.id);
+    await orchestrator.rollback(context, done);
     await until(
       () => weightOf('1').weight === 100 && weightOf('2').state !== 'deployed',
     );

@@ -168,9 +168,15 @@ export class DeploymentOrchestrator {
   /**
    * Rolls a succeeded deployment back to what it replaced. A deployment already rolled back is
    * answered as it is (rolling back twice is harmless); one still in flight or failed is a 409.
+   * `deployment` is as the caller just read it ({@link DeploymentOrchestrator.get}), to check
+   * who may roll it back: it is not read again here, and the transition checks inside its
+   * transaction that the state is still the one read.
    */
-  async rollback(context: AuditContext, id: string): Promise<Deployment> {
-    const deployment = await this.get(id);
+  async rollback(
+    context: AuditContext,
+    deployment: Deployment,
+  ): Promise<Deployment> {
+    const { id } = deployment;
     if (
       deployment.state === 'rolled_back' ||
       deployment.state === 'rolling_back'

@@ -53,21 +53,18 @@ export function createDeploymentsRouter(options: {
   });
 
   router.post('/deployments', async (req, res) => {
-    const given =
-      typeof req.body?.entityRef === 'string' ? req.body.entityRef : '';
-    let target: string | null = null;
-    try {
-      target = normalizeEntityRef(given, 'entityRef');
-    } catch {
-      target = null; // the body's check below names the field
-    }
+    // The permission is on the entity, so its ref is read first: a bad one is a 400 naming it.
+    const entityRef = normalizeEntityRef(
+      typeof req.body?.entityRef === 'string' ? req.body.entityRef : '',
+      'entityRef',
+    );
     const caller = await guard.authorize(req, gekkoDeploymentCreatePermission, {
       action: 'deployment.create',
-      target,
+      resourceRef: entityRef,
       what: 'start deployments',
     });
     const input = parseInput(createDeploymentSchema, req.body, 'deployment');
-    input.entityRef = normalizeEntityRef(input.entityRef, 'entityRef');
+    input.entityRef = entityRef;
     targets.get(input.target); // an unknown target is named before the entity is looked up
     await checkDeploymentEntity(
       catalog,
@@ -84,17 +81,18 @@ export function createDeploymentsRouter(options: {
 
   router.post('/deployments/:id/rollback', async (req, res) => {
     const { id } = parseInput(idParams, req.params, 'deployment');
+    // Read once: its entity is what the permission is checked on, and the orchestrator takes it as read.
     const deployment = await orchestrator.get(id);
     const caller = await guard.authorize(
       req,
       gekkoDeploymentRollbackPermission,
       {
         action: 'deployment.rollback',
-        target: deployment.entityRef,
+        resourceRef: deployment.entityRef,
         what: 'roll deployments back',
       },
     );
-    res.status(202).json(await orchestrator.rollback(caller, id));
+    res.status(202).json(await orchestrator.rollback(caller, deployment));
   });
 
   return router;

@@ -5,8 +5,12 @@ import {
 } from '@backstage/backend-plugin-api';
 import { NotAllowedError } from '@backstage/errors';
 import {
+  AuthorizePermissionRequest,
   AuthorizeResult,
   BasicPermission,
+  isResourcePermission,
+  Permission,
+  ResourcePermission,
 } from '@backstage/plugin-permission-common';
 import type { Request } from 'express';
 import type { AuditContext } from '../audit/AuditContext';
@@ -25,6 +29,16 @@ export interface AuthorizeAttempt {
    * never cached, and each one is audited.
    */
   cacheable?: boolean;
+}
+
+/**
+ * An attempt on one resource, for a resource permission: `resourceRef` names the resource, and the
+ * decision is the policy's for that resource (for Gekko's deployment permissions, the entity ref,
+ * whose owners the policy lets through by a condition the catalog evaluates). When `target` is not
+ * given, the audit record of a denial names the resource.
+ */
+export interface ResourceAuthorizeAttempt extends AuthorizeAttempt {
+  resourceRef: string;
 }
 
 /**
@@ -81,15 +95,26 @@ export class AccessGuard {
 
   /**
    * The caller, once `permission` allows them to do `action` on `target`; otherwise records the
-   * denial and throws a 403 that names the missing permission.
+   * denial and throws a 403 that names the missing permission. A resource permission is checked on
+   * `attempt.resourceRef`, and its denial names the resource.
    */
   async authorize(
     req: Request,
     permission: BasicPermission,
     attempt: AuthorizeAttempt,
+  ): Promise<Caller>;
+  async authorize(
+    req: Request,
+    permission: ResourcePermission,
+    attempt: ResourceAuthorizeAttempt,
+  ): Promise<Caller>;
+  async authorize(
+    req: Request,
+    permission: Permission,
+    attempt: AuthorizeAttempt | ResourceAuthorizeAttempt,
   ): Promise<Caller> {
     const caller = await this.caller(req);
-    return this.authorizeCaller(caller, permission, attempt, {
+    return this.check(caller, permission, attempt, {
       method: req.method,
       path: req.originalUrl.split('?')[0],
     });
@@ -101,14 +126,47 @@ export class AccessGuard {
     permission: BasicPermission,
     attempt: AuthorizeAttempt,
     request: { method: string; path: string },
+  ): Promise<Caller>;
+  async authorizeCaller(
+    caller: Caller,
+    permission: ResourcePermission,
+    attempt: ResourceAuthorizeAttempt,
+    request: { method: string; path: string },
+  ): Promise<Caller>;
+  async authorizeCaller(
+    caller: Caller,
+    permission: Permission,
+    attempt: AuthorizeAttempt | ResourceAuthorizeAttempt,
+    request: { method: string; path: string },
   ): Promise<Caller> {
+    return this.check(caller, permission, attempt, request);
+  }
+
+  private async check(
+    caller: Caller,
+    permission: Permission,
+    attempt: AuthorizeAttempt & { resourceRef?: string },
+    request: { method: string; path: string },
+  ): Promise<Caller> {
+    const { resourceRef } = attempt;
+    let query: AuthorizePermissionRequest;
+    if (isResourcePermission(permission)) {
+      if (!resourceRef) {
+        throw new Error(
+          `${permission.name} is a permission on a ${permission.resourceType}: check it with a resourceRef`,
+        );
+      }
+      query = { permission, resourceRef };
+    } else {
+      query = { permission };
+    }
     const ttl = this.options.decisionCacheMs ?? 5000;
-    const key = `${caller.actor}|${permission.name}`;
+    const key = `${caller.actor}|${permission.name}|${resourceRef ?? ''}`;
     if (attempt.cacheable && ttl > 0) {
       const until = this.allowed.get(key);
       if (until !== undefined && until > Date.now()) return caller;
     }
-    const [decision] = await this.permissions.authorize([{ permission }], {
+    const [decision] = await this.permissions.authorize([query], {
       credentials: caller.credentials,
     });
     if (decision.result === AuthorizeResult.ALLOW) {
@@ -123,11 +181,12 @@ export class AccessGuard {
       {
         actor: caller.actor,
         action: attempt.action,
-        target: attempt.target ?? null,
+        target: attempt.target ?? resourceRef ?? null,
         outcome: 'denied',
         requestId: caller.requestId,
         details: {
           permission: permission.name,
+          ...(resourceRef ? { resourceRef } : {}),
           method: request.method,
           path: request.path,
         },
@@ -135,7 +194,11 @@ export class AccessGuard {
       caller,
     );
     throw new NotAllowedError(
-      `You are not allowed to ${attempt.what}: it needs the ${permission.name} permission. Ask a portal admin to grant it.`,
+      `You are not allowed to ${attempt.what}: it needs the ${
+        permission.name
+      } permission${
+        resourceRef ? ` on ${resourceRef}` : ''
+      }. Ask a portal admin to grant it.`,
     );
   }
 }

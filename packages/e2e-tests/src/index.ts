@@ -328,6 +328,17 @@ function overlayConfig(options: {
               maxQueueDelayMs: 1,
               weight: 100,
             },
+            // The retrained version and the deliberately slow one, registered only: the
+            // deployments test releases them as canaries (a good one, and one that fails).
+            ...['2', '3-slow'].map(version => ({
+              name: INFERENCE_MODEL,
+              version,
+              artifact: `${INFERENCE_MODEL}/${version}/model.onnx`,
+              pools: [INFERENCE_POOL],
+              maxBatchSize: 64,
+              maxQueueDelayMs: 1,
+              weight: 0,
+            })),
           ],
         },
       },

@@ -22,6 +22,7 @@ import {
   isE2ERequired,
   log,
   sleep,
+  StopWaiting,
   startPortal,
   waitFor,
 } from './index';
@@ -949,5 +950,200 @@ describe('Gekko portal, end to end in Chromium', () => {
         expect(loadCounts.ok).toBeGreaterThan(0);
       }),
     8 * 60_000,
+  );
+
+  maybeIt(
+    'deploys from the template and shows it live on the Deployments tab: a good canary, a bad one rolled back by itself, and a rollback by hand',
+    () =>
+      inBrowser('deployments', async (page, portal) => {
+        const { baseUrl } = portal;
+        const service = 'component:default/inference-gateway';
+        const tab = `${baseUrl}/catalog/default/component/inference-gateway/deployments`;
+
+        // The guest's own token, as the browser holds it: deployments are started by a person.
+        const guest = await waitFor(
+          'a guest token',
+          async () => {
+            const res = await fetch(
+              `${baseUrl}/api/auth/guest/refresh?optional&env=development`,
+              { headers: { 'X-Requested-With': 'XMLHttpRequest' } },
+            );
+            if (!res.ok) return undefined;
+            const body = (await res.json()) as {
+              backstageIdentity?: { token?: string };
+            };
+            return body.backstageIdentity?.token;
+          },
+          { timeoutMs: 60_000, intervalMs: 1000 },
+        );
+        const asGuest = (urlPath: string, init: RequestInit = {}) =>
+          fetch(`${baseUrl}${urlPath}`, {
+            ...init,
+            headers: {
+              Authorization: `Bearer ${guest}`,
+              'Content-Type': 'application/json',
+            },
+          });
+
+        /** Runs the deploy template through the scaffolder, as the Create page does. */
+        async function runTemplate(version: string): Promise<string> {
+          const res = await asGuest('/api/scaffolder/v2/tasks', {
+            method: 'POST',
+            body: JSON.stringify({
+              templateRef: 'template:default/deploy-model-version',
+              values: {
+                entityRef: service,
+                model: INFERENCE_MODEL,
+                version,
+                strategy: 'canary',
+                steps: '10, 25, 50, 100',
+                pauseSeconds: 2,
+                minSamples: 20,
+                maxP99Ms: 50,
+                analysisTimeoutSeconds: 90,
+              },
+            }),
+          });
+          const body = await res.text();
+          if (res.status !== 201) {
+            throw new Error(
+              `the template did not start: HTTP ${res.status} ${body}`,
+            );
+          }
+          return (JSON.parse(body) as { id: string }).id;
+        }
+
+        /** The newest deployment of the service, once it is in one of `states`. */
+        async function deploymentIn(
+          states: string[],
+          version: string,
+          taskId?: string,
+        ) {
+          return waitFor(
+            `the deployment of ${INFERENCE_MODEL}@${version} to be ${states.join(
+              ' or ',
+            )}`,
+            async () => {
+              const res = await asGuest(
+                `/api/gekko/deployments?entityRef=${encodeURIComponent(
+                  service,
+                )}`,
+              );
+              if (!res.ok) return undefined;
+              const { items } = (await res.json()) as {
+                items: Array<{
+                  id: string;
+                  state: string;
+                  spec: { version: string };
+                }>;
+              };
+              const newest = items.find(d => d.spec.version === version);
+              if (!newest && taskId) {
+                // A task that failed before it started a deployment will not start one.
+                const task = await asGuest(
+                  `/api/scaffolder/v2/tasks/${taskId}`,
+                );
+                const { status } = (await task.json()) as { status: string };
+                if (status === 'failed') {
+                  throw new StopWaiting(
+                    `the template's task ${taskId} failed before it started a deployment of ${version}: see the backend log`,
+                  );
+                }
+              }
+              return newest && states.includes(newest.state)
+                ? newest
+                : undefined;
+            },
+            { timeoutMs: 240_000, intervalMs: 500 },
+          );
+        }
+
+        // 1. A canary of the retrained version 2, from the template: followed live on the tab.
+        const goodTask = await runTemplate('2');
+        await deploymentIn(['activating', 'verifying'], '2', goodTask);
+        await checkPage(
+          portal,
+          page,
+          tab,
+          'the canary in flight',
+          120_000,
+          async p => {
+            await expectVisible(
+              p.getByText('Deployment in flight', { exact: true }),
+              'the deployment in flight',
+            );
+            await expectVisible(
+              p.getByText(/^Step [1-4] of 4 · \d+ % of the traffic/),
+              'the step progress',
+            );
+          },
+        );
+        // The page is not reloaded from here on: what changes arrives by itself.
+        await expectVisible(
+          page.getByRole('figure', { name: 'p99 latency per step' }),
+          'the evidence chart of the first analysis',
+          120_000,
+        );
+        await screenshot(page, 'deployments-canary-in-progress.png');
+        await expectVisible(
+          page.getByText('Latest deployment', { exact: true }),
+          'the canary finished, without a reload',
+          240_000,
+        );
+        const good = await deploymentIn(
+          ['succeeded', 'rolled_back', 'failed'],
+          '2',
+        );
+        expect(good.state).toBe('succeeded');
+        await expectVisible(
+          page.getByRole('img', {
+            name: `Traffic split of ${INFERENCE_MODEL}: 2 100%`,
+          }),
+          'all the traffic on version 2',
+          30_000,
+        );
+
+        // 2. The deliberately slow variant: its analysis fails and it rolls back by itself.
+        const badTask = await runTemplate('3-slow');
+        const bad = await deploymentIn(
+          ['succeeded', 'rolled_back', 'failed'],
+          '3-slow',
+          badTask,
+        );
+        expect(bad.state).toBe('rolled_back');
+        await expectVisible(
+          page.getByText('Why it was rolled back', { exact: true }),
+          'the reason of the automatic rollback',
+          60_000,
+        );
+        await expectVisible(
+          page.getByRole('table', { name: /^Measurements of step / }),
+          'the measurements of the failed analysis',
+        );
+        await screenshot(page, 'deployments-rolled-back.png');
+
+        // 3. Version 2 rolled back by hand, from the history, after the confirmation.
+        await page
+          .getByRole('button', { name: `Roll back ${INFERENCE_MODEL}@2` })
+          .first()
+          .click();
+        const dialog = page.getByRole('dialog');
+        await expectVisible(
+          dialog.getByRole('table', { name: 'What the rollback restores' }),
+          'what the rollback restores',
+        );
+        await screenshot(page, 'deployments-rollback-dialog.png');
+        await dialog.getByRole('button', { name: 'Roll back now' }).click();
+        const rolledBack = await deploymentIn(['rolled_back', 'failed'], '2');
+        expect(rolledBack.state).toBe('rolled_back');
+        await expectVisible(
+          page.getByRole('img', {
+            name: `Traffic split of ${INFERENCE_MODEL}: 1 100%`,
+          }),
+          'all the traffic back on version 1, without a reload',
+          30_000,
+        );
+      }),
+    12 * 60_000,
   );
 });

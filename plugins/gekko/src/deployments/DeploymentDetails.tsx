@@ -41,17 +41,55 @@ export function DeploymentStateStatus(props: { state: DeploymentState }) {
   }
 }
 
-/** Okabe–Ito green and blue for phases done and under way; a neutral line for those to come. */
+/** Okabe–Ito green, blue and vermilion for phases done, under way and stopped at. */
 const PHASE_COLOURS = {
   done: '#009E73',
   current: '#0072B2',
+  stopped: '#D55E00',
   waiting: 'var(--bui-border-1, #ccc)',
 } as const;
+
+type PhaseStatus = keyof typeof PHASE_COLOURS;
+
+/**
+ * Each phase's status. A deployment that left the phases by a rollback or a failure stopped in the
+ * last phase its events reached; one that succeeded went through them all.
+ */
+function phaseStatuses(deployment: Deployment): PhaseStatus[] {
+  const { state } = deployment;
+  const current = phaseIndex(state);
+  const inPhases = current < DEPLOYMENT_PHASES.length;
+  const stoppedAt =
+    inPhases || state === 'succeeded'
+      ? -1
+      : Math.max(
+          0,
+          ...(deployment.events ?? [])
+            .map(e => phaseIndex(e.state))
+            .filter(i => i < DEPLOYMENT_PHASES.length),
+        );
+  return DEPLOYMENT_PHASES.map((_, i) => {
+    if (state === 'succeeded') return 'done';
+    if (inPhases) {
+      if (i < current) return 'done';
+      return i === current ? 'current' : 'waiting';
+    }
+    if (i < stoppedAt) return 'done';
+    return i === stoppedAt ? 'stopped' : 'waiting';
+  });
+}
+
+const PHASE_MARKS: Record<PhaseStatus, string> = {
+  done: ' ✓',
+  current: '',
+  stopped: ' ✗',
+  waiting: '',
+};
 
 /** Validation → preparation → activation → verification, the current phase marked. */
 function PhaseTrack(props: { deployment: Deployment }) {
   const { state } = props.deployment;
-  const current = phaseIndex(state);
+  const statuses = phaseStatuses(props.deployment);
   const rolledBack = state === 'rolling_back' || state === 'rolled_back';
   return (
     <ol
@@ -65,9 +103,7 @@ function PhaseTrack(props: { deployment: Deployment }) {
       }}
     >
       {DEPLOYMENT_PHASES.map((phase, i) => {
-        let status: 'done' | 'current' | 'waiting' = 'waiting';
-        if (i < current || state === 'succeeded') status = 'done';
-        else if (i === current) status = 'current';
+        const status = statuses[i];
         return (
           <li
             key={phase.name}
@@ -85,7 +121,7 @@ function PhaseTrack(props: { deployment: Deployment }) {
               color={status === 'waiting' ? 'secondary' : 'primary'}
             >
               {i + 1}. {phase.name}
-              {status === 'done' ? ' ✓' : ''}
+              {PHASE_MARKS[status]}
             </Text>
           </li>
         );

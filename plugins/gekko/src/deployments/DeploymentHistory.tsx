@@ -33,7 +33,12 @@ export function DeploymentHistory(props: {
     {
       title: 'State',
       field: 'state',
-      render: d => <DeploymentStateStatus state={d.state} />,
+      // The reason is on the deployment's own card; here it is a hover away.
+      render: d => (
+        <span title={d.reason}>
+          <DeploymentStateStatus state={d.state} />
+        </span>
+      ),
     },
     {
       title: 'Steps',
@@ -48,11 +53,6 @@ export function DeploymentHistory(props: {
       title: 'Took',
       sorting: false,
       render: d => formatDuration(durationOf(d)),
-    },
-    {
-      title: 'Reason',
-      field: 'reason',
-      render: d => d.reason ?? '—',
     },
     {
       title: '',

@@ -187,6 +187,10 @@ describe('the Deployments tab', () => {
     expect(within(p99).getByText('failed')).toBeInTheDocument();
     expect(within(p99).getByText('0.01 ms')).toBeInTheDocument();
     expect(within(card).getByText('Rollback ✓')).toBeInTheDocument();
+    // It stopped in verification: the phases before it done, none after.
+    const phases = within(card).getByRole('list', { name: 'Phases' });
+    expect(within(phases).getByText('3. Activation ✓')).toBeInTheDocument();
+    expect(within(phases).getByText('4. Verification ✗')).toBeInTheDocument();
   });
 
   it('rolls a succeeded deployment back after a confirmation that shows what is restored', async () => {

@@ -321,6 +321,8 @@ describe('the Gekko scaffolder actions, run by the real scaffolder from the ship
       deploymentId: started.body.id,
       state: 'succeeded',
       entityUrl: '/catalog/default/component/inference-gateway',
+      deploymentsUrl:
+        '/catalog/default/component/inference-gateway/deployments',
     });
     expect(logged.join('\n')).toMatch(/\[succeeded\]/);
     const after = (

@@ -41,6 +41,8 @@ export function createDeploymentCreateAction(options: {
         deploymentId: z => z.string().optional(),
         state: z => z.string(),
         entityUrl: z => z.string(),
+        /** The entity's Deployments tab, where the deployment shows live. */
+        deploymentsUrl: z => z.string(),
       },
     },
     async handler(ctx) {
@@ -50,6 +52,10 @@ export function createDeploymentCreateAction(options: {
         ? rest.split('/')
         : ['default', rest];
       ctx.output('entityUrl', `/catalog/${namespace}/${kind}/${name}`);
+      ctx.output(
+        'deploymentsUrl',
+        `/catalog/${namespace}/${kind}/${name}/deployments`,
+      );
       const initiator = await ctx.getInitiatorCredentials();
 
       if (ctx.isDryRun) {

@@ -124,45 +124,56 @@ describe('replay traffic', () => {
     expect(served['1'] + served['2']).toBeGreaterThanOrEqual(40);
   });
 
-  it('gives a canary the evidence its analysis needs with no other caller', async () => {
-    const created = await request(backend.server)
-      .post('/api/gekko/deployments')
-      .set('Authorization', user)
-      .send({
-        entityRef: 'component:default/inference-gateway',
-        target: 'gpu-pool',
-        strategy: 'canary',
-        spec: { model: 'mlp', version: '2' },
-        steps: [50, 100],
-        pauseMs: 0,
-        analysis: { maxP99Ms: 5_000, minSamples: 10, timeoutMs: 60_000 },
-      });
-    expect(created.status).toBe(202);
-    const done = await until(
-      async () => {
-        const res = await request(backend.server)
-          .get(`/api/gekko/deployments/${created.body.id}`)
-          .set('Authorization', user);
-        return ['succeeded', 'rolled_back', 'failed'].includes(res.body.state)
-          ? res.body
-          : undefined;
-      },
-      'the canary to end',
-      90_000,
-    );
+  it.each([
+    ['canary', { steps: [50, 100] }],
+    [
+      'blue-green',
+      { spec: { model: 'mlp', version: '2', scaleDownDelayMs: 0 } },
+    ],
+  ])(
+    'gives a %s the evidence its analysis needs with no other caller',
+    async (strategy, options) => {
+      const created = await request(backend.server)
+        .post('/api/gekko/deployments')
+        .set('Authorization', user)
+        .send({
+          entityRef: 'component:default/inference-gateway',
+          target: 'gpu-pool',
+          strategy,
+          spec: { model: 'mlp', version: '2' },
+          pauseMs: 0,
+          analysis: { maxP99Ms: 5_000, minSamples: 10, timeoutMs: 60_000 },
+          ...options,
+        });
+      expect(created.status).toBe(202);
+      const done = await until(
+        async () => {
+          const res = await request(backend.server)
+            .get(`/api/gekko/deployments/${created.body.id}`)
+            .set('Authorization', user);
+          return ['succeeded', 'rolled_back', 'failed'].includes(res.body.state)
+            ? res.body
+            : undefined;
+        },
+        `the ${strategy} to end`,
+        90_000,
+      );
 
-    expect({ state: done.state, reason: done.reason }).toEqual({
-      state: 'succeeded',
-      reason: undefined,
-    });
-    const [first] = done.events.filter((e: any) => e.kind === 'analysis');
-    expect(first.evidence.evidence.canary.attempts).toBeGreaterThanOrEqual(10);
-    expect(first.evidence.evidence.baseline.attempts).toBeGreaterThan(0);
-  });
+      expect({ state: done.state, reason: done.reason }).toEqual({
+        state: 'succeeded',
+        reason: undefined,
+      });
+      const [first] = done.events.filter((e: any) => e.kind === 'analysis');
+      expect(first.evidence.evidence.canary.attempts).toBeGreaterThanOrEqual(
+        10,
+      );
+      expect(first.evidence.evidence.baseline.attempts).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('ReplayTraffic', () => {
-  it('sends at its rate from the holdout beside the artifact, and nothing once stopped', async () => {
+  it('sends at its rate from the holdout beside the artifact, a share by name to a version with no traffic, and nothing once stopped', async () => {
     const modelsDir = twoModelVersions();
     try {
       fs.writeFileSync(
@@ -178,18 +189,28 @@ describe('ReplayTraffic', () => {
           values: [1, 2, 3, 4],
         }),
       );
-      const inputs: number[][] = [];
+      const sent: Array<{ version?: string; input: number[] }> = [];
       const replay = new ReplayTraffic({
         gateway: {
-          predict: async ({ input }) => {
-            inputs.push([...input]);
+          predict: async ({ version, input }) => {
+            sent.push({ version, input: [...input] });
           },
         },
-        // Version 1 has the traffic, so its holdout is replayed.
+        // Version 1 has the traffic, so its holdout is replayed; version 2 waits with none.
         registry: {
           versionsOf: () => [
-            { artifact: 'mlp/2/model.onnx', state: 'deployed', weight: 0 },
-            { artifact: 'mlp/1/model.onnx', state: 'deployed', weight: 100 },
+            {
+              version: '2',
+              artifact: 'mlp/2/model.onnx',
+              state: 'deployed',
+              weight: 0,
+            },
+            {
+              version: '1',
+              artifact: 'mlp/1/model.onnx',
+              state: 'deployed',
+              weight: 100,
+            },
           ],
         },
         modelsDir,
@@ -200,22 +221,28 @@ describe('ReplayTraffic', () => {
       const started = Date.now();
       replay.start();
       await until(
-        async () => (inputs.length >= 20 ? true : undefined),
+        async () => (sent.length >= 20 ? true : undefined),
         '20 requests',
         10_000,
       );
       await replay.stop();
-      const sent = inputs.length;
-      // 20 requests at 100 per second take about 200 ms, not all at once.
-      expect(Date.now() - started).toBeGreaterThanOrEqual(150);
-      expect(inputs.slice(0, 3)).toEqual([
-        [1, 2, 3],
-        [2, 3, 4],
-        [1, 2, 3],
+      const count = sent.length;
+      // 16 routed requests at 100 per second take about 160 ms, not all at once.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(120);
+      expect(sent.slice(0, 5)).toEqual([
+        { version: undefined, input: [1, 2, 3] },
+        { version: undefined, input: [2, 3, 4] },
+        { version: undefined, input: [1, 2, 3] },
+        { version: undefined, input: [2, 3, 4] },
+        { version: '2', input: [2, 3, 4] },
       ]);
       await new Promise(resolve => setTimeout(resolve, 300));
-      expect(inputs.length).toBe(sent);
-      expect(replay.progress()).toEqual({ sent, served: sent, failed: 0 });
+      expect(sent.length).toBe(count);
+      expect(replay.progress()).toEqual({
+        sent: count,
+        served: count,
+        failed: 0,
+      });
     } finally {
       fs.rmSync(modelsDir, { recursive: true, force: true });
     }

@@ -23,7 +23,9 @@ export interface ReplayTrafficOptions {
   registry: {
     versionsOf(
       name: string,
-    ): Array<Pick<StoredModelVersion, 'artifact' | 'state' | 'weight'>>;
+    ): Array<
+      Pick<StoredModelVersion, 'version' | 'artifact' | 'state' | 'weight'>
+    >;
   };
   /** Absolute path of the models folder. */
   modelsDir: string;
@@ -39,6 +41,9 @@ export interface ReplayTrafficOptions {
   holdout?: string;
 }
 
+/** One window in this many is also sent to each deployed version that has no traffic. */
+const PREVIEW_EVERY = 4;
+
 /** What a replay has done so far. */
 export interface ReplayStats {
   sent: number;
@@ -50,7 +55,9 @@ export interface ReplayStats {
  * Live traffic for a portal that has no trading engine calling it (the embedded default): replays a
  * model's holdout windows through the inference gateway at a steady rate, one window per request,
  * as a trading engine asking for a forecast every tick would. Each request is routed by traffic
- * weight like any other, so a canary's analysis has evidence on every version that takes traffic.
+ * weight like any other, so a canary's analysis has evidence on every version that takes traffic;
+ * every fourth window also goes, by name, to each deployed version with no traffic (a blue-green's
+ * new version before the switch, or one a canary replaced), as a smoke test would.
  * It calls the gateway in-process, as the backend itself: no token, no permission check.
  */
 export class ReplayTraffic {
@@ -59,6 +66,7 @@ export class ReplayTraffic {
   private readonly stats: ReplayStats = { sent: 0, served: 0, failed: 0 };
   private windows: Float32Array[] = [];
   private next = 0;
+  private routed = 0;
   private due = 0;
   private lastTick = 0;
   private timer?: NodeJS.Timeout;
@@ -120,13 +128,29 @@ export class ReplayTraffic {
   }
 
   private send() {
-    const { gateway, model, logger } = this.options;
+    const { registry, model } = this.options;
     const window = this.windows[this.next];
     this.next = (this.next + 1) % this.windows.length;
+    this.request(window);
+    this.routed += 1;
+    // A blue-green's new version waits with no traffic: one window in PREVIEW_EVERY goes to each
+    // such version by name too, as a smoke test would, so its first analysis has evidence.
+    if (this.routed % PREVIEW_EVERY === 0) {
+      for (const v of registry.versionsOf(model)) {
+        if (v.state === 'deployed' && v.weight === 0) {
+          this.request(window, v.version);
+        }
+      }
+    }
+  }
+
+  private request(window: Float32Array, version?: string) {
+    const { gateway, model, logger } = this.options;
     this.stats.sent += 1;
     const request = gateway
       .predict({
         model,
+        ...(version ? { version } : {}),
         rows: 1,
         featureShape: [window.length],
         // A copy: a transport may transfer the buffer it is given.

@@ -62,6 +62,7 @@ export interface ReplayStats {
  */
 export class ReplayTraffic {
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly previews = new Set<NodeJS.Timeout>();
   private readonly maxInFlight: number;
   private readonly stats: ReplayStats = { sent: 0, served: 0, failed: 0 };
   private windows: Float32Array[] = [];
@@ -102,6 +103,7 @@ export class ReplayTraffic {
   /** Stops sending and waits for the requests in flight. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.previews.forEach(clearTimeout);
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -134,13 +136,18 @@ export class ReplayTraffic {
     this.request(window);
     this.routed += 1;
     // A blue-green's new version waits with no traffic: one window in PREVIEW_EVERY goes to each
-    // such version by name too, as a smoke test would, so its first analysis has evidence.
+    // such version by name too, as a smoke test would, so its first analysis has evidence. Half an
+    // interval later: sent with the routed request, it would queue behind it and look slower.
     if (this.routed % PREVIEW_EVERY === 0) {
-      for (const v of registry.versionsOf(model)) {
-        if (v.state === 'deployed' && v.weight === 0) {
-          this.request(window, v.version);
+      const timer = setTimeout(() => {
+        this.previews.delete(timer);
+        for (const v of registry.versionsOf(model)) {
+          if (v.state === 'deployed' && v.weight === 0) {
+            this.request(window, v.version);
+          }
         }
-      }
+      }, 500 / this.options.ratePerSecond);
+      this.previews.add(timer);
     }
   }
 

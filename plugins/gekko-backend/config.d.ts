@@ -66,7 +66,7 @@ export interface Config {
       replayTraffic?: {
         /** The model to call, e.g. `nhits-price`; the version is drawn by traffic weight. */
         model: string;
-        /** Requests per second. */
+        /** Requests per second; 0 turns the replay off (as app-config.production.yaml does). */
         ratePerSecond: number;
         /** Path inside modelsDir of the holdout file; default the `holdout.json` beside a version's artifact. */
         holdout?: string;

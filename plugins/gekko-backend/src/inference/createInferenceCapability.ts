@@ -125,12 +125,13 @@ export async function createInferenceCapability(options: {
       logger,
     });
   const dataPlaneUrl = await dataPlane?.start();
-  const replay =
-    config.replayTraffic &&
-    new ReplayTraffic({
-      ...config.replayTraffic,
-      ...{ gateway, registry, logger, modelsDir: config.modelsDir },
-    });
+  // Replayed holdout windows as live traffic, when configured with a rate (0 is off).
+  const replay = config.replayTraffic?.ratePerSecond
+    ? new ReplayTraffic({
+        ...config.replayTraffic,
+        ...{ gateway, registry, logger, modelsDir: config.modelsDir },
+      })
+    : undefined;
   replay?.start();
 
   const capability: GekkoCapability = {

@@ -121,6 +121,40 @@ describe('ModelHost', () => {
     expect(model.fallbacks[0].error).toContain('CoreML refused the model');
   });
 
+  it('warms a new session up on zeros, at batch 1 and at its largest batch, before it serves', async () => {
+    const runs: number[][] = [];
+    const sessionFactory: SessionFactory = async (bytes, options) => {
+      const session = await ort.InferenceSession.create(
+        bytes as Uint8Array,
+        options,
+      );
+      const run = session.run.bind(session);
+      session.run = (async (feeds: ort.InferenceSession.FeedsType) => {
+        const input = feeds.input as ort.Tensor;
+        runs.push([...input.dims]);
+        return run(feeds);
+      }) as typeof session.run;
+      return session;
+    };
+    const warmed = new ModelHost({ sessionFactory });
+    await warmed.load({
+      name: 'mlp',
+      version: '1',
+      source: { bytes: makeMlpModel() },
+      batching: { maxBatchSize: 16 },
+    });
+    // Every warm-up run happened before load() answered; none is left for the first request.
+    expect(runs).toEqual([
+      [1, 8],
+      [1, 8],
+      [1, 8],
+      [16, 8],
+    ]);
+    await warmed.run('mlp', '1', rowsOf(2, 1), 2);
+    expect(runs).toHaveLength(5);
+    await warmed.close();
+  });
+
   it('never asks for a provider this onnxruntime build lacks', () => {
     const linuxHost = new ModelHost({
       platform: 'linux',

@@ -309,8 +309,31 @@ export class ModelHost {
         },
       ),
     };
+    await this.warmUp(entry, featureSize, batching.maxBatchSize);
     this.models.set(key(name, version), entry);
     return entry.info;
+  }
+
+  /**
+   * Runs a new session a few times on zeros before it serves (as Triton's model warm-up does): its
+   * first runs allocate buffers and pick kernels, and would otherwise land on the first live
+   * requests, the very ones a canary's analysis compares with the version it replaces. A model that
+   * fails on zeros is left to fail on real input, where the error means something.
+   */
+  private async warmUp(
+    entry: Entry,
+    featureSize: number | undefined,
+    maxBatchSize: number,
+  ): Promise<void> {
+    const input = entry.info.inputs[0];
+    if (!featureSize || (input?.type && input.type !== 'float32')) return;
+    for (const rows of [1, 1, 1, Math.max(1, maxBatchSize)]) {
+      try {
+        await this.runRows(entry, new Float32Array(rows * featureSize), rows);
+      } catch {
+        return;
+      }
+    }
   }
 
   /** Unloads a model version; requests still queued for it are rejected. Returns false when it was not loaded. */

@@ -1,7 +1,6 @@
 import { Table, TableColumn } from '@backstage/core-components';
 import { Button } from '@backstage/ui';
 import type { Deployment } from '@gekko/plugin-gekko-common';
-import { Timestamp } from '../components/Timestamp';
 import { DeploymentStateStatus } from './DeploymentDetails';
 import {
   durationOf,
@@ -26,7 +25,11 @@ export function DeploymentHistory(props: {
     {
       title: 'Started',
       field: 'createdAt',
-      render: d => <Timestamp time={d.createdAt} />,
+      render: d => (
+        <time dateTime={d.createdAt} title={d.createdAt}>
+          {new Date(d.createdAt).toLocaleString()}
+        </time>
+      ),
     },
     { title: 'Release', render: d => releaseOf(d), sorting: false },
     { title: 'Strategy', field: 'strategy' },
@@ -48,7 +51,14 @@ export function DeploymentHistory(props: {
         return `${applied} / ${total}`;
       },
     },
-    { title: 'By', field: 'createdBy' },
+    {
+      title: 'By',
+      field: 'createdBy',
+      // `user:default/ava` reads as `ava`; the whole ref on hover.
+      render: d => (
+        <span title={d.createdBy}>{d.createdBy.replace(/^.*[:/]/, '')}</span>
+      ),
+    },
     {
       title: 'Took',
       sorting: false,
@@ -58,7 +68,7 @@ export function DeploymentHistory(props: {
       title: '',
       sorting: false,
       render: d => (
-        <span style={{ display: 'inline-flex', gap: 8 }}>
+        <span style={{ display: 'inline-flex', gap: 8, whiteSpace: 'nowrap' }}>
           <Button
             size="small"
             variant="tertiary"

@@ -265,20 +265,6 @@ describe('the Deployments tab', () => {
     ).toBeInTheDocument();
   });
 
-  it('disables Roll back for someone the policy does not let roll this entity back', async () => {
-    const api = new FakeGekkoApi({
-      deployments: [succeededCanary],
-      modelVersions: versionsAfterSucceeded,
-    });
-    renderTab({ api, rollback: AuthorizeResult.DENY });
-    const card = await screen.findByLabelText('Deployment');
-    await waitFor(() =>
-      expect(
-        within(card).getByRole('button', { name: 'Roll back mlp@2' }),
-      ).toBeDisabled(),
-    );
-  });
-
   it('lists the history, and shows any deployment of it in full', async () => {
     const api = new FakeGekkoApi({
       deployments: [succeededCanary, failedAnalysis],

@@ -100,6 +100,15 @@ export interface Config {
       chaos?: { enabled?: boolean };
     };
 
+    /** The deployment orchestrator. */
+    deployments?: {
+      /**
+       * How long a replica holds a deployment it drives without renewing (it renews every third);
+       * a replica that dies hands its deployments over after this long. Default 15 seconds.
+       */
+      leaseDuration?: HumanDuration | string;
+    };
+
     /**
      * NATS, for remote workers (the scale-out transport). Without it only embedded workers serve.
      */

@@ -71,6 +71,7 @@ export const gekkoPlugin = createBackendPlugin({
         targets.add(inference.deploymentTarget);
         const deployments = await createDeploymentsCapability({
           ...{ ...shared, targets, catalog: deps.catalog },
+          leaseMs: config.deployments.leaseMs,
           signals: deps.signals,
         });
 

@@ -23,6 +23,7 @@ describe('readGekkoConfig', () => {
         embedded: { workers: 2, pool: 'cpu-dr', intraOpThreads: undefined },
       },
       nats: undefined,
+      deployments: { leaseMs: 15_000 },
     });
   });
 
@@ -34,6 +35,10 @@ describe('readGekkoConfig', () => {
     expect(read({ gpu: { heartbeatInterval } }).gpu.heartbeatIntervalMs).toBe(
       ms,
     );
+    expect(
+      read({ deployments: { leaseDuration: heartbeatInterval } }).deployments
+        .leaseMs,
+    ).toBe(ms);
   });
 
   it('keeps the older keys in their units, and prefers the durations when both are set', () => {

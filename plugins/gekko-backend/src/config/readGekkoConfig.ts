@@ -39,6 +39,10 @@ export interface GekkoConfig {
   };
   /** Set when remote workers may join over NATS. */
   nats?: GekkoNatsConfig;
+  deployments: {
+    /** `gekko.deployments.leaseDuration`: how long a replica holds a deployment without renewing. */
+    leaseMs: number;
+  };
 }
 
 /**
@@ -139,5 +143,12 @@ export function readGekkoConfig(root: Config): GekkoConfig {
         : {}),
     },
     nats: readNats(config),
+    deployments: {
+      leaseMs:
+        readMs(
+          config.getOptionalConfig('deployments') ?? new ConfigReader({}),
+          'leaseDuration',
+        ) ?? 15_000,
+    },
   };
 }

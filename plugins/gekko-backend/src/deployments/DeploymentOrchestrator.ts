@@ -18,10 +18,15 @@ import type {
   RolloutStep,
 } from '@gekko/plugin-gekko-node';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { AuditContext } from '../audit/AuditContext';
 import { AuditedChanges } from '../audit/AuditedChanges';
-import { DeploymentChange, DeploymentStore } from './DeploymentStore';
+import {
+  DeploymentChange,
+  DeploymentStore,
+  isInFlightViolation,
+} from './DeploymentStore';
 import { DeploymentTargets } from './DeploymentTargets';
 
 type CreateDeployment = z.output<typeof createDeploymentSchema>;
@@ -29,12 +34,18 @@ type CreateDeployment = z.output<typeof createDeploymentSchema>;
 /** Options of a {@link DeploymentOrchestrator}. */
 export interface DeploymentOrchestratorOptions {
   logger: LoggerService;
-  /** This replica's name in leases; defaults to a random one per process. */
+  /** This replica's name in leases; defaults to `<host>/<pid>/<random>`. */
   owner?: string;
   /** How long a lease holds without renewal; defaults to 15 s. */
   leaseMs?: number;
   /** How often an inconclusive analysis is asked again; defaults to 1 s. */
   analysisIntervalMs?: number;
+  /**
+   * For how long after this replica starts a failed check of the fleet (network, hardware) or a
+   * target call that throws is tried again each second instead of ending the deployment: workers
+   * join a restarted backend within a few heartbeats. Defaults to 10 s.
+   */
+  settleMs?: number;
   /**
    * Told after each change of a deployment is committed (it was created, changed state or step):
    * the live updates of the Deployments tab. Its errors are logged, never thrown.
@@ -44,6 +55,13 @@ export interface DeploymentOrchestratorOptions {
 
 const isFinal = (state: DeploymentState) =>
   FINAL_DEPLOYMENT_STATES.includes(state);
+
+/** The 409 of a deployment refused because another of the same entity and target is in flight. */
+function inFlightConflict(inFlight: Deployment) {
+  return new ConflictError(
+    `Deployment ${inFlight.id} of ${inFlight.entityRef} to ${inFlight.target} is still ${inFlight.state}; wait for it to end (GET /deployments/${inFlight.id})`,
+  );
+}
 
 /** A wait that ends early when `signal` aborts. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -74,6 +92,8 @@ export class DeploymentOrchestrator {
   private readonly leaseMs: number;
   private readonly driving = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
+  private sweep?: NodeJS.Timeout;
+  private readonly settlesAt: number;
 
   constructor(
     private readonly store: DeploymentStore,
@@ -81,8 +101,12 @@ export class DeploymentOrchestrator {
     private readonly changes: AuditedChanges,
     private readonly options: DeploymentOrchestratorOptions,
   ) {
-    this.owner = options.owner ?? `gekko-${randomUUID().slice(0, 8)}`;
+    // Host and process in the name, so an operator (or a test) sees which replica holds a lease.
+    this.owner =
+      options.owner ??
+      `${hostname().slice(0, 40)}/${process.pid}/${randomUUID().slice(0, 4)}`;
     this.leaseMs = options.leaseMs ?? 15_000;
+    this.settlesAt = Date.now() + (options.settleMs ?? 10_000);
   }
 
   /** Validates and plans a request without storing or changing anything. */
@@ -109,14 +133,6 @@ export class DeploymentOrchestrator {
     const id = randomUUID();
     const { target, request } = this.prepare(input, id);
     const plan = await this.planOf(target, request, input);
-    const inFlight = (await this.store.unfinished()).find(
-      d => d.entityRef === input.entityRef && d.target === input.target,
-    );
-    if (inFlight) {
-      throw new ConflictError(
-        `Deployment ${inFlight.id} of ${input.entityRef} to ${input.target} is still ${inFlight.state}; wait for it to end (GET /deployments/${inFlight.id})`,
-      );
-    }
     const now = new Date().toISOString();
     const deployment: Deployment = {
       id,
@@ -140,7 +156,9 @@ export class DeploymentOrchestrator {
         subject: { deployment: id },
       },
       async trx => {
-        await this.store.insert(trx, deployment);
+        // Checked by the insert itself: of two creates at the same moment, one gets the 409.
+        const inFlight = await this.store.insertAlone(trx, deployment);
+        if (inFlight) throw inFlightConflict(inFlight);
         return {
           result: undefined,
           details: {
@@ -188,15 +206,23 @@ export class DeploymentOrchestrator {
         `Deployment ${id} is ${deployment.state}: only a succeeded deployment can be rolled back; one in flight rolls back by itself when a check or analysis fails`,
       );
     }
-    await this.transition(
-      deployment,
-      {
-        state: 'rolling_back',
-        reason: `rollback requested by ${context.actor}`,
-      },
-      { kind: 'rollback', message: `Rollback requested by ${context.actor}` },
-      { context, action: 'deployment.rollback' },
-    );
+    try {
+      await this.transition(
+        deployment,
+        {
+          state: 'rolling_back',
+          reason: `rollback requested by ${context.actor}`,
+        },
+        { kind: 'rollback', message: `Rollback requested by ${context.actor}` },
+        { context, action: 'deployment.rollback' },
+      );
+    } catch (error) {
+      // Restoring its snapshot under a newer deployment in flight would undo that one's steps.
+      const inFlight =
+        isInFlightViolation(error) &&
+        (await this.store.inFlight(deployment.entityRef, deployment.target));
+      throw inFlight ? inFlightConflict(inFlight) : error;
+    }
     this.drive(id);
     return this.get(id);
   }
@@ -224,6 +250,21 @@ export class DeploymentOrchestrator {
     }
   }
 
+  /**
+   * Resumes what is in flight, then sweeps again every half lease: a deployment whose replica died
+   * is taken over once its lease expires, without waiting for a restart.
+   */
+  async start(): Promise<void> {
+    await this.resume();
+    if (this.sweep || this.stopping.signal.aborted) return;
+    this.sweep = setInterval(() => {
+      this.resume().catch(error =>
+        this.options.logger.warn(`Could not sweep for deployments: ${error}`),
+      );
+    }, this.leaseMs / 2);
+    this.sweep.unref();
+  }
+
   /** Resolves once every deployment this replica drives has reached a final state. */
   async settled(): Promise<void> {
     while (this.driving.size > 0) {
@@ -233,6 +274,7 @@ export class DeploymentOrchestrator {
 
   /** Stops driving (on shutdown): in-flight deployments stay as their rows say, to be resumed. */
   async stop(): Promise<void> {
+    clearInterval(this.sweep);
     this.stopping.abort();
     await Promise.allSettled([...this.driving.values()]);
   }
@@ -359,6 +401,11 @@ export class DeploymentOrchestrator {
       case 'validating': {
         const checks = await target.validate(request, context);
         const failed = checks.filter(c => !c.passed);
+        const fleetOnly = failed.every(c => c.category !== 'software');
+        if (failed.length && fleetOnly && this.settling()) {
+          await sleep(1000, this.stopping.signal); // the fleet may not have reported yet
+          return;
+        }
         if (failed.length) {
           await this.transition(
             deployment,
@@ -546,7 +593,7 @@ export class DeploymentOrchestrator {
 
   /**
    * Runs a target call; when it throws, the deployment turns to rolling back (the reason recorded)
-   * and the answer is undefined.
+   * and the answer is undefined. While this replica settles, the call is made again instead.
    */
   private async guard<T>(
     deployment: Deployment,
@@ -556,6 +603,10 @@ export class DeploymentOrchestrator {
       return await call();
     } catch (error) {
       if (this.stopping.signal.aborted) return undefined;
+      if (this.settling()) {
+        await sleep(1000, this.stopping.signal); // asked again: workers may still be joining
+        return undefined;
+      }
       const message = (error as Error).message ?? String(error);
       await this.transition(
         deployment,
@@ -569,6 +620,11 @@ export class DeploymentOrchestrator {
       );
       return undefined;
     }
+  }
+
+  /** Whether this replica started too recently for its fleet to have reported. */
+  private settling(): boolean {
+    return Date.now() < this.settlesAt && !this.stopping.signal.aborted;
   }
 
   private async withRetries<T>(call: () => Promise<T>, attempts = 3) {
@@ -606,6 +662,22 @@ export class DeploymentOrchestrator {
         if (current?.state !== deployment.state) {
           throw new ConflictError(
             `Deployment ${deployment.id} is ${current?.state}, no longer ${deployment.state}`,
+          );
+        }
+        // The fence: a replica that lost its lease (stalled past it) writes nothing more; it is renewed.
+        const now = Date.now();
+        if (
+          !by &&
+          !(await this.store.lease(
+            deployment.id,
+            this.owner,
+            now,
+            now + this.leaseMs,
+            trx,
+          ))
+        ) {
+          throw new ConflictError(
+            `Deployment ${deployment.id} is driven by another replica now; ${this.owner} stops`,
           );
         }
         await this.store.update(trx, deployment.id, change, {

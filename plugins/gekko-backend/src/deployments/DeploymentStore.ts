@@ -83,9 +83,54 @@ export interface DeploymentChange {
   reason?: string | null;
 }
 
+/** The unique index that lets one deployment per entity and target be in flight. */
+const IN_FLIGHT_INDEX = 'gekko_deployments_in_flight_idx';
+
+/** Whether a write broke {@link IN_FLIGHT_INDEX} (SQLite names the columns, PostgreSQL the index). */
+export function isInFlightViolation(error: unknown): boolean {
+  const message = String((error as Error)?.message ?? error);
+  return (
+    message.includes(IN_FLIGHT_INDEX) ||
+    /UNIQUE constraint failed: gekko_deployments\.entity_ref, gekko_deployments\.target/.test(
+      message,
+    )
+  );
+}
+
 /** Deployments and their events in the gekko database. */
 export class DeploymentStore {
   constructor(private readonly db: Knex) {}
+
+  /**
+   * Inserts a deployment unless another of the same entity and target is in flight, which it answers
+   * instead. The unique index decides, so of two inserts at the same moment exactly one passes; the
+   * insert runs in a savepoint, so the transaction stays usable to read the one that won.
+   */
+  async insertAlone(
+    trx: Knex.Transaction,
+    deployment: Deployment,
+  ): Promise<Deployment | undefined> {
+    try {
+      await trx.transaction(savepoint => this.insert(savepoint, deployment));
+      return undefined;
+    } catch (error) {
+      if (!isInFlightViolation(error)) throw error;
+      return this.inFlight(deployment.entityRef, deployment.target, trx);
+    }
+  }
+
+  /** The deployment of an entity to a target that is in flight, if any. */
+  async inFlight(
+    entityRef: string,
+    target: string,
+    trx: Knex = this.db,
+  ): Promise<Deployment | undefined> {
+    const row = await trx<Row>(DEPLOYMENTS)
+      .where({ entity_ref: entityRef, target })
+      .whereNotIn('state', FINAL_DEPLOYMENT_STATES as DeploymentState[])
+      .first();
+    return row && fromRow(row);
+  }
 
   async insert(trx: Knex, deployment: Deployment): Promise<void> {
     await trx<Row>(DEPLOYMENTS).insert({
@@ -181,10 +226,17 @@ export class DeploymentStore {
 
   /**
    * Takes or renews the lease of a deployment for `owner` until `untilMs`: true when the row was free,
-   * expired, or already this owner's. Exactly one replica drives a deployment.
+   * expired, or already this owner's. Exactly one replica drives a deployment. Within a transition's
+   * transaction it is the fence: a replica whose lease another took writes nothing more.
    */
-  async lease(id: string, owner: string, nowMs: number, untilMs: number) {
-    const updated = await this.db<Row>(DEPLOYMENTS)
+  async lease(
+    id: string,
+    owner: string,
+    nowMs: number,
+    untilMs: number,
+    trx: Knex = this.db,
+  ) {
+    const updated = await trx<Row>(DEPLOYMENTS)
       .where({ id })
       .andWhere(q =>
         q

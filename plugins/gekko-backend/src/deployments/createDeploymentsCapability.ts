@@ -23,6 +23,8 @@ export async function createDeploymentsCapability(options: {
   targets: DeploymentTargets;
   /** Where a deployment's entity is looked up. */
   catalog: CatalogService;
+  /** `gekko.deployments.leaseDuration`; defaults to 15 s. */
+  leaseMs?: number;
   /** Pushes each change of a deployment to the browsers showing its entity. */
   signals?: SignalsService;
 }) {
@@ -33,6 +35,7 @@ export async function createDeploymentsCapability(options: {
     options.changes,
     {
       logger: options.logger,
+      leaseMs: options.leaseMs,
       // Broadcast: deployments are readable by every signed-in user, and the message only says
       // which deployment changed and how; the page reads the rest through the API.
       onChange: change =>
@@ -43,7 +46,7 @@ export async function createDeploymentsCapability(options: {
         }),
     },
   );
-  await orchestrator.resume();
+  await orchestrator.start();
   const capability: GekkoCapability = {
     router: createDeploymentsRouter({
       guard,

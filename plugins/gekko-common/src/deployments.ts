@@ -82,8 +82,22 @@ export const createDeploymentSchema = z
         minSamples: z.number().int().min(0).max(1_000_000).default(20),
         /** How long to wait for enough traffic before the verdict is a failure, in ms. */
         timeoutMs: z.number().int().min(0).max(3_600_000).default(120_000),
+        /**
+         * Kayenta-style score (share of the comparisons with the versions it replaces that
+         * passed, 0–100) at or above which a step passes.
+         */
+        passScore: z.number().min(0).max(100).default(100),
+        /**
+         * Score at or above which, below `passScore`, a step is marginal: a step before the last
+         * goes on, the last one fails. Below it the step fails.
+         */
+        marginalScore: z.number().min(0).max(100).default(75),
       })
       .strict()
+      .refine(a => a.marginalScore <= a.passScore, {
+        message: 'must not be above passScore',
+        path: ['marginalScore'],
+      })
       .default({}),
     /** Only validate and plan: nothing is stored or changed. */
     dryRun: z.boolean().default(false),

@@ -74,6 +74,16 @@ export interface AnalysisThresholds {
   maxErrorRate: number;
   /** Requests it must have served before a verdict; fewer is inconclusive (default 20). */
   minSamples: number;
+  /**
+   * Score (0–100: the share of comparisons with the versions it replaces that passed) at or above
+   * which a step passes (default 100).
+   */
+  passScore?: number;
+  /**
+   * Score at or above which, below `passScore`, a step is marginal: a step before the last goes
+   * on, the last fails (default 75).
+   */
+  marginalScore?: number;
 }
 
 /**

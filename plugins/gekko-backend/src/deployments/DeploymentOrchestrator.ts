@@ -725,8 +725,16 @@ export class DeploymentOrchestrator {
   }
 
   private analysisOf(deployment: Deployment): AnalysisThresholds {
-    const { maxP99Ms, maxErrorRate, minSamples } = deployment.options.analysis;
-    return { maxP99Ms, maxErrorRate, minSamples };
+    const { maxP99Ms, maxErrorRate, minSamples, passScore, marginalScore } =
+      deployment.options.analysis;
+    return {
+      maxP99Ms,
+      maxErrorRate,
+      minSamples,
+      // Deployments stored before the score thresholds existed judge with the defaults.
+      ...(passScore !== undefined ? { passScore } : {}),
+      ...(marginalScore !== undefined ? { marginalScore } : {}),
+    };
   }
 
   private requestOf(deployment: Deployment): DeploymentRequest {

@@ -5,7 +5,6 @@ import {
   resourceName,
 } from '@gekko/plugin-gekko-common';
 import type {
-  AnalysisMeasurement,
   DeploymentCheck,
   DeploymentRequest,
   DeploymentSnapshot,
@@ -14,12 +13,6 @@ import type {
   RolloutStep,
   StepAnalysis,
 } from '@gekko/plugin-gekko-node';
-import {
-  cumulativeStdNormalProbability,
-  median,
-  quantile,
-  wilcoxonRankSum,
-} from 'simple-statistics';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import type { AuditContext } from '../audit/AuditContext';
@@ -28,6 +21,7 @@ import type { ModelArtifacts } from './ModelArtifacts';
 import type { ModelPlacement } from './ModelPlacement';
 import type { ModelRegistry } from './ModelRegistry';
 import type { StoredModelVersion } from './ModelStore';
+import { judgeCanary } from './judgeCanary';
 import type { VersionTraffic } from './VersionTraffic';
 
 /** What a model deployment asks for: a registered version of a model, on its pools or others. */
@@ -63,19 +57,6 @@ type VersionState = z.infer<typeof versionStateSchema>;
 
 const DEFAULT_CANARY_STEPS = [10, 25, 50, 100];
 const DEFAULT_SCALE_DOWN_DELAY_MS = 30_000;
-
-/**
- * A canary is worse when it is significantly slower than the baseline, and materially so: its median
- * 1.2 times the baseline's and at least 1 ms more (a sub-millisecond difference between two fast
- * models is noise on a shared machine, not a regression against a 50 ms objective).
- */
-const SLOWER_BY = 1.2;
-const SLOWER_BY_MS = 1;
-const SIGNIFICANCE = 0.01;
-
-function percent(n: number) {
-  return `${Math.round(n * 10_000) / 100} %`;
-}
 
 /**
  * The `gpu-pool` deployment target: releases a model version on GPU pools through the model registry
@@ -546,95 +527,15 @@ export class ModelDeploymentTarget implements DeploymentTarget {
       };
     }
 
-    const measurements: AnalysisMeasurement[] = [];
-    const errorRate = canary.attempts ? canary.errors / canary.attempts : 0;
-    measurements.push({
-      name: 'error rate',
-      value: errorRate,
-      unit: 'ratio',
-      threshold: thresholds.maxErrorRate,
-      passed: errorRate <= thresholds.maxErrorRate,
-    });
-    const p99 = canary.latenciesMs.length
-      ? quantile(canary.latenciesMs, 0.99)
-      : undefined;
-    measurements.push({
-      name: 'p99 latency',
-      value: p99 ?? Number.NaN,
-      unit: 'ms',
-      threshold: thresholds.maxP99Ms,
-      // No latency to judge passes only when the deployment asked for no evidence (minSamples 0).
-      passed:
-        p99 === undefined
-          ? thresholds.minSamples === 0
-          : p99 <= thresholds.maxP99Ms,
-    });
-
-    // Kayenta-style comparison with the versions it replaces: Mann-Whitney U on the latencies (normal
-    // approximation), failing only when the canary is both significantly and materially slower.
-    let comparison: Record<string, number> | undefined;
-    const n1 = canary.latenciesMs.length;
-    const n2 = baselineLatencies.length;
-    if (n1 >= 8 && n2 >= 8) {
-      const rankSum = wilcoxonRankSum(canary.latenciesMs, baselineLatencies);
-      const u = rankSum - (n1 * (n1 + 1)) / 2;
-      const mean = (n1 * n2) / 2;
-      const sd = Math.sqrt((n1 * n2 * (n1 + n2 + 1)) / 12);
-      const zScore = sd > 0 ? (u - mean) / sd : 0;
-      const pSlower = 1 - cumulativeStdNormalProbability(zScore);
-      const canaryMedian = median(canary.latenciesMs);
-      const baselineMedian = median(baselineLatencies);
-      const ratio = canaryMedian / baselineMedian;
-      const slower =
-        pSlower < SIGNIFICANCE &&
-        ratio > SLOWER_BY &&
-        canaryMedian - baselineMedian > SLOWER_BY_MS;
-      comparison = { u, z: zScore, pSlower, medianRatio: ratio, n1, n2 };
-      measurements.push({
-        name: 'latency against the baseline (median ratio, Mann-Whitney U)',
-        value: ratio,
-        unit: 'ratio',
-        threshold: SLOWER_BY,
-        passed: !slower,
-      });
-    }
-
-    const passed = measurements.filter(m => m.passed).length;
-    const score = Math.round((100 * passed) / measurements.length);
-    const failed = measurements.filter(m => !m.passed);
-    return {
-      verdict: failed.length ? 'fail' : 'pass',
-      measurements,
-      ...(failed.length
-        ? {
-            reason: failed
-              .map(m =>
-                m.name === 'error rate'
-                  ? `error rate ${percent(m.value)} is above ${percent(
-                      m.threshold!,
-                    )}`
-                  : `${m.name} ${m.value.toFixed(3)} is above ${m.threshold}`,
-              )
-              .join('; '),
-          }
-        : {}),
-      evidence: {
-        score,
-        canary: {
-          attempts: canary.attempts,
-          errors: canary.errors,
-          p50Ms: n1 ? quantile(canary.latenciesMs, 0.5) : null,
-          p99Ms: p99 ?? null,
-        },
-        baseline: {
-          attempts: baselineAttempts,
-          errors: baselineErrors,
-          p50Ms: n2 ? quantile(baselineLatencies, 0.5) : null,
-          p99Ms: n2 ? quantile(baselineLatencies, 0.99) : null,
-        },
-        ...(comparison ? { comparison } : {}),
+    return judgeCanary(
+      canary,
+      {
+        attempts: baselineAttempts,
+        errors: baselineErrors,
+        latenciesMs: baselineLatencies,
       },
-    };
+      { ...thresholds, final: step.final },
+    );
   }
 
   async restore(

@@ -2,6 +2,7 @@ import {
   StatusError,
   StatusOK,
   StatusPending,
+  StatusWarning,
 } from '@backstage/core-components';
 import { Box, Flex, Grid, Text } from '@backstage/ui';
 import { useId } from 'react';
@@ -36,7 +37,13 @@ const colours = {
 } as const;
 
 /** A verdict as a status: pass, fail, or still waiting for evidence. */
-export function VerdictStatus(props: { verdict: StepAnalysisView['verdict'] }) {
+export function VerdictStatus(props: {
+  verdict: StepAnalysisView['verdict'];
+  classification?: StepAnalysisView['classification'];
+}) {
+  if (props.verdict === 'pass' && props.classification === 'marginal') {
+    return <StatusWarning>marginal</StatusWarning>;
+  }
   if (props.verdict === 'pass') return <StatusOK>pass</StatusOK>;
   if (props.verdict === 'fail') return <StatusError>fail</StatusError>;
   return <StatusPending>inconclusive</StatusPending>;
@@ -240,7 +247,10 @@ export function AnalysisEvidence(props: {
           <Text variant="body-medium" weight="bold">
             Step {last.step + 1} ({last.weight} %):
           </Text>
-          <VerdictStatus verdict={last.verdict} />
+          <VerdictStatus
+            verdict={last.verdict}
+            classification={last.classification}
+          />
           {last.score !== undefined && (
             <Text variant="body-small" color="secondary">
               score {last.score} / 100

@@ -118,6 +118,38 @@ describe('the Deployments tab', () => {
     ).toBeInTheDocument();
   });
 
+  it('marks a marginal step that went on, with its reason', async () => {
+    const inFlight = canaryInFlight();
+    const events = inFlight.events!.map(e => {
+      if (e.kind !== 'analysis') return e;
+      const evidence = e.evidence as any;
+      return {
+        ...e,
+        evidence: {
+          ...evidence,
+          reason:
+            'marginal: score 50 is below the pass 100 (latency against the baseline (median ratio, Mann-Whitney U) 1.300 is above 1.2); going on, the last step must pass',
+          evidence: {
+            ...evidence.evidence,
+            score: 50,
+            classification: 'marginal',
+          },
+        },
+      };
+    });
+    const api = new FakeGekkoApi({
+      deployments: [{ ...inFlight, events }],
+      modelVersions: versionsNow,
+    });
+    renderTab({ api });
+    const card = await screen.findByLabelText('Deployment');
+    expect(within(card).getByText('marginal')).toBeInTheDocument();
+    expect(within(card).getByText(/score 50 \/ 100/)).toBeInTheDocument();
+    expect(
+      within(card).getByText(/going on, the last step must pass/),
+    ).toBeInTheDocument();
+  });
+
   it('follows the deployment live: a signal from the backend brings the next step at once', async () => {
     const api = new FakeGekkoApi({
       deployments: [canaryInFlight()],

@@ -82,6 +82,8 @@ export interface StepAnalysisView {
   reason?: string;
   measurements: Measurement[];
   score?: number;
+  /** Kayenta's class of the score: a marginal step before the last goes on. */
+  classification?: 'pass' | 'marginal' | 'fail';
   canary?: SideEvidence;
   baseline?: SideEvidence;
   comparison?: Record<string, number>;
@@ -133,6 +135,11 @@ export function analysesOf(
         value: typeof m.value === 'number' ? m.value : null,
       })),
       ...(typeof details.score === 'number' ? { score: details.score } : {}),
+      ...(details.classification === 'marginal' ||
+      details.classification === 'pass' ||
+      details.classification === 'fail'
+        ? { classification: details.classification }
+        : {}),
       ...(asSide(details.canary) ? { canary: asSide(details.canary) } : {}),
       ...(asSide(details.baseline)
         ? { baseline: asSide(details.baseline) }

@@ -11,6 +11,7 @@ import {
 } from '@gekko/plugin-gekko-common';
 import type {
   AnalysisThresholds,
+  DeploymentCheck,
   DeploymentRequest,
   DeploymentSnapshot,
   DeploymentTarget,
@@ -110,11 +111,15 @@ export class DeploymentOrchestrator {
   }
 
   /** Validates and plans a request without storing or changing anything. */
-  async dryRun(input: CreateDeployment): Promise<DeploymentDryRun> {
+  async dryRun(
+    input: CreateDeployment,
+    actor: string,
+  ): Promise<DeploymentDryRun> {
     const { target, request } = this.prepare(input, 'dry-run');
-    const checks = await target.validate(
+    const checks = await this.validate(
+      target,
       request,
-      this.targetContext(request, input.analysis),
+      this.targetContext(request, input.analysis, actor),
     );
     const plan = await this.planOf(target, request, input);
     return {
@@ -338,6 +343,24 @@ export class DeploymentOrchestrator {
     };
   }
 
+  /**
+   * The validation table: the security row (the person may deploy this entity: the route checked
+   * `gekko.deployment.create` on it before anything was stored), then the target's own checks.
+   */
+  private async validate(
+    target: DeploymentTarget,
+    request: DeploymentRequest,
+    context: DeploymentTargetContext,
+  ): Promise<DeploymentCheck[]> {
+    const security: DeploymentCheck = {
+      name: 'the caller may deploy to this entity',
+      category: 'security',
+      passed: true,
+      evidence: `${context.actor} holds gekko.deployment.create on ${request.entityRef} (the permission policy, asked when the deployment was requested)`,
+    };
+    return [security, ...(await target.validate(request, context))];
+  }
+
   /** Drives a deployment in the background, once per replica, while this replica holds its lease. */
   private drive(id: string): void {
     if (this.driving.has(id) || this.stopping.signal.aborted) return;
@@ -399,7 +422,7 @@ export class DeploymentOrchestrator {
         );
         return;
       case 'validating': {
-        const checks = await target.validate(request, context);
+        const checks = await this.validate(target, request, context);
         const failed = checks.filter(c => !c.passed);
         const fleetOnly = failed.every(c => c.category !== 'software');
         if (failed.length && fleetOnly && this.settling()) {

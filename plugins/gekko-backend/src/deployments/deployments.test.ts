@@ -191,8 +191,14 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
     expect(res.body.valid).toBe(true);
     expect(res.body.plan.map((s: any) => s.weight)).toEqual([50, 100]);
     expect(new Set(res.body.checks.map((c: any) => c.category))).toEqual(
-      new Set(['software', 'network', 'hardware']),
+      new Set(['security', 'software', 'network', 'hardware']),
     );
+    expect(res.body.checks[0]).toEqual({
+      name: 'the caller may deploy to this entity',
+      category: 'security',
+      passed: true,
+      evidence: `user:default/ava holds gekko.deployment.create on ${entityRef} (the permission policy, asked when the deployment was requested)`,
+    });
     expect(res.body.checks.every((c: any) => c.passed)).toBe(true);
     expect(await weights(backend.server)).toEqual(before);
     expect(await knex('gekko_deployments')).toEqual([]);

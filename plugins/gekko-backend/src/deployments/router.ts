@@ -73,7 +73,7 @@ export function createDeploymentsRouter(options: {
       input.target,
     );
     if (input.dryRun) {
-      res.json(await orchestrator.dryRun(input));
+      res.json(await orchestrator.dryRun(input, caller.actor));
       return;
     }
     res.status(202).json(await orchestrator.create(caller, input));

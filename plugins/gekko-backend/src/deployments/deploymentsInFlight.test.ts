@@ -11,6 +11,7 @@ import request from 'supertest';
 import { mlpGekkoConfig, twoModelVersions } from '../bench/twoModelVersions';
 import { until } from '../__testUtils__/until';
 import { gekkoPlugin } from '../plugin';
+import { inferenceGatewayEntity } from './__testUtils__/inferenceGatewayEntity';
 
 jest.setTimeout(120_000);
 
@@ -45,20 +46,7 @@ describe.each(databases.eachSupportedId())(
           mockServices.rootConfig.factory({
             data: { gekko: mlpGekkoConfig(modelsDir, 1) },
           }),
-          catalogServiceMock.factory({
-            entities: [
-              {
-                apiVersion: 'backstage.io/v1alpha1',
-                kind: 'Component',
-                metadata: {
-                  name: 'inference-gateway',
-                  namespace: 'default',
-                  annotations: { 'gekko.io/deployment-target': 'gpu-pool' },
-                },
-                spec: { type: 'service', owner: 'group:default/platform' },
-              },
-            ],
-          }),
+          catalogServiceMock.factory({ entities: [inferenceGatewayEntity] }),
           mockServices.events.factory(),
         ],
       });

@@ -1,26 +1,18 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
+import { DEPLOYMENT_STATES } from '@gekko/plugin-gekko-common';
 import knexFactory, { Knex } from 'knex';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { twoModelVersions } from '../bench/twoModelVersions';
-import {
-  POSTGRES_URL_VARIABLE,
-  postgresAnswers,
-} from './__testUtils__/postgresAnswers';
+import { postgresAnswers } from './__testUtils__/postgresAnswers';
 import { KillLoopReport, runKillLoop } from './__testUtils__/runKillLoop';
 import type { DeploymentBackendOptions } from './__testUtils__/spawnDeploymentBackend';
 
 jest.setTimeout(300_000);
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15'] });
-const withPostgres = postgresAnswers();
-if (!withPostgres) {
-  // eslint-disable-next-line no-console
-  console.warn(
-    `Skipping the kill test on PostgreSQL: ${POSTGRES_URL_VARIABLE} is not set, or nothing answers there`,
-  );
-}
+const withPostgres = postgresAnswers('the kill test on PostgreSQL');
 
 /**
  * Whether a deployment ended as its scenario meant. A canary meant to succeed may still be rolled
@@ -50,16 +42,7 @@ function endedAsMeant(d: KillLoopReport['deployments'][number]) {
 }
 
 /** The phases the kills must have hit (all but pending, which a kill right after a create may miss). */
-const PHASES = [
-  'validating',
-  'preparing',
-  'activating',
-  'verifying',
-  'succeeded',
-  'rolling_back',
-  'rolled_back',
-  'failed',
-];
+const PHASES = DEPLOYMENT_STATES.filter(state => state !== 'pending');
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

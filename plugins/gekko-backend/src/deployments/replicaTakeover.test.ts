@@ -2,10 +2,7 @@ import { mockCredentials, TestDatabases } from '@backstage/backend-test-utils';
 import fs from 'node:fs';
 import { twoModelVersions } from '../bench/twoModelVersions';
 import { until } from '../__testUtils__/until';
-import {
-  POSTGRES_URL_VARIABLE,
-  postgresAnswers,
-} from './__testUtils__/postgresAnswers';
+import { postgresAnswers } from './__testUtils__/postgresAnswers';
 import { historyProblems } from './__testUtils__/runKillLoop';
 import {
   DeploymentBackend,
@@ -15,13 +12,7 @@ import {
 jest.setTimeout(180_000);
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15'] });
-const withPostgres = postgresAnswers();
-if (!withPostgres) {
-  // eslint-disable-next-line no-console
-  console.warn(
-    `Skipping the two-replica takeover test: it needs PostgreSQL, and ${POSTGRES_URL_VARIABLE} is not set or nothing answers there`,
-  );
-}
+const withPostgres = postgresAnswers('the two-replica takeover test');
 
 const user = mockCredentials.user.header('user:default/ava');
 const LEASE_MS = 3_000;

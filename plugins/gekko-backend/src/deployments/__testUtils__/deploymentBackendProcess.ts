@@ -28,6 +28,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { mlpGekkoConfig } from '../../bench/twoModelVersions';
 import { gekkoPlugin } from '../../plugin';
+import { inferenceGatewayEntity } from './inferenceGatewayEntity';
 import type { DeploymentBackendOptions } from './spawnDeploymentBackend';
 
 const options: DeploymentBackendOptions = JSON.parse(
@@ -36,24 +37,6 @@ const options: DeploymentBackendOptions = JSON.parse(
 let freezeAt = process.env.GEKKO_FREEZE_AT
   ? new RegExp(process.env.GEKKO_FREEZE_AT)
   : undefined;
-
-/** The entity the kill tests deploy: the inference gateway, released to GPU pools. */
-const entities = [
-  {
-    apiVersion: 'backstage.io/v1alpha1',
-    kind: 'Component',
-    metadata: {
-      name: 'inference-gateway',
-      namespace: 'default',
-      annotations: { 'gekko.io/deployment-target': 'gpu-pool' },
-    },
-    spec: {
-      type: 'service',
-      lifecycle: 'production',
-      owner: 'group:default/platform',
-    },
-  },
-];
 
 function say(line: string) {
   fs.writeSync(1, `${line.replace(/\n/g, ' ')}\n`);
@@ -133,7 +116,7 @@ async function main() {
           },
         },
       }),
-      catalogServiceMock.factory({ entities }),
+      catalogServiceMock.factory({ entities: [inferenceGatewayEntity] }),
       mockServices.permissions.factory({ result: AuthorizeResult.ALLOW }),
     ],
   });

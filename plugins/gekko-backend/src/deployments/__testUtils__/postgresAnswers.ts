@@ -6,11 +6,22 @@ export const POSTGRES_URL_VARIABLE =
 
 /**
  * Whether PostgreSQL answers at the tests' connection string: a TCP connect, made synchronously so
- * a test file can choose `it` or `it.skip` when it loads. False when the variable is not set.
+ * a test file can choose `describe` or `describe.skip` when it loads. When it does not (or the
+ * variable is not set), says which tests are skipped and why.
  */
-export function postgresAnswers(): boolean {
+export function postgresAnswers(skipped: string): boolean {
   const url = process.env[POSTGRES_URL_VARIABLE];
-  if (!url) return false;
+  const answers = !!url && connects(url);
+  if (!answers) {
+    // eslint-disable-next-line no-console
+    console.warn(
+      `Skipping ${skipped}: it needs PostgreSQL, and ${POSTGRES_URL_VARIABLE} is not set or nothing answers there`,
+    );
+  }
+  return answers;
+}
+
+function connects(url: string): boolean {
   const { hostname, port } = new URL(url);
   const probe = spawnSync(
     process.execPath,

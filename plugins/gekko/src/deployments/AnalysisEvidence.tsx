@@ -4,19 +4,24 @@ import {
   StatusPending,
   StatusWarning,
 } from '@backstage/core-components';
-import { Box, Flex, Grid, Text } from '@backstage/ui';
-import { useId } from 'react';
+import { Flex, Grid, Text } from '@backstage/ui';
 import {
   Bar,
   BarChart,
   CartesianGrid,
   Legend,
   ReferenceLine,
-  ResponsiveContainer,
   Tooltip,
   XAxis,
   YAxis,
 } from 'recharts';
+import {
+  ChartFigure,
+  axisStyle,
+  chartColours,
+  tooltipStyle,
+} from '../components/ChartFigure';
+import { PlainTable } from '../components/PlainTable';
 import {
   formatMeasurement,
   SideEvidence,
@@ -28,13 +33,8 @@ const CHART_HEIGHT = 220;
 /** Okabe–Ito orange and blue: the new release against the ones it replaces. */
 const NEW_COLOUR = '#E69F00';
 const OLD_COLOUR = '#0072B2';
-const colours = {
-  axis: 'var(--bui-fg-secondary)',
-  grid: 'var(--bui-border-1)',
-  tooltipBackground: 'var(--bui-bg-neutral-1)',
-  /** Okabe–Ito vermilion. */
-  limit: '#D55E00',
-} as const;
+/** Okabe–Ito vermilion: the limit the p99 must stay under. */
+const LIMIT_COLOUR = '#D55E00';
 
 /** A verdict as a status: pass, fail, or still waiting for evidence. */
 export function VerdictStatus(props: {
@@ -73,83 +73,61 @@ function LatencyChart(props: {
   limitMs?: number;
 }) {
   const { title, rows, limitMs } = props;
-  const titleId = useId();
   return (
-    <Box>
-      <figure aria-labelledby={titleId} style={{ margin: 0 }}>
-        <figcaption id={titleId}>
-          <Text as="span" variant="title-x-small">
-            {title}
-          </Text>
-        </figcaption>
-        <ResponsiveContainer
-          width="100%"
-          height={CHART_HEIGHT}
-          initialDimension={{ width: 420, height: CHART_HEIGHT }}
-        >
-          <BarChart
-            data={rows}
-            title={title}
-            margin={{ top: 8, right: 16, bottom: 8, left: 8 }}
-          >
-            <CartesianGrid strokeDasharray="3 3" stroke={colours.grid} />
-            <XAxis
-              dataKey="step"
-              tick={{ fill: colours.axis, fontSize: 12 }}
-              stroke={colours.axis}
-            />
-            <YAxis
-              width={64}
-              tick={{ fill: colours.axis, fontSize: 12 }}
-              stroke={colours.axis}
-              label={{
-                value: 'ms',
-                angle: -90,
-                position: 'insideLeft',
-                style: { fill: colours.axis, fontSize: 12 },
-              }}
-            />
-            <Tooltip
-              formatter={value =>
-                value === null || value === undefined
-                  ? 'no traffic'
-                  : `${Number(value).toFixed(2)} ms`
-              }
-              contentStyle={{
-                backgroundColor: colours.tooltipBackground,
-                borderColor: colours.grid,
-              }}
-            />
-            <Legend wrapperStyle={{ paddingTop: 8 }} />
-            {limitMs !== undefined && (
-              <ReferenceLine
-                y={limitMs}
-                stroke={colours.limit}
-                strokeDasharray="6 3"
-                label={{
-                  value: `limit ${limitMs} ms`,
-                  position: 'insideTopRight',
-                  fill: colours.limit,
-                  fontSize: 12,
-                }}
-              />
-            )}
-            <Bar
-              name="New release"
-              dataKey="newRelease"
-              fill={NEW_COLOUR}
-              isAnimationActive={false}
-            />
-            <Bar
-              name="Versions it replaces"
-              dataKey="replaced"
-              fill={OLD_COLOUR}
-              isAnimationActive={false}
-            />
-          </BarChart>
-        </ResponsiveContainer>
-      </figure>
-    </Box>
+    <ChartFigure title={title} height={CHART_HEIGHT} initialWidth={420}>
+      <BarChart
+        data={rows}
+        title={title}
+        margin={{ top: 8, right: 16, bottom: 8, left: 8 }}
+      >
+        <CartesianGrid strokeDasharray="3 3" stroke={chartColours.grid} />
+        <XAxis dataKey="step" {...axisStyle} />
+        <YAxis
+          width={64}
+          {...axisStyle}
+          label={{
+            value: 'ms',
+            angle: -90,
+            position: 'insideLeft',
+            style: { fill: chartColours.axis, fontSize: 12 },
+          }}
+        />
+        <Tooltip
+          formatter={value =>
+            value === null || value === undefined
+              ? 'no traffic'
+              : `${Number(value).toFixed(2)} ms`
+          }
+          contentStyle={tooltipStyle}
+        />
+        <Legend wrapperStyle={{ paddingTop: 8 }} />
+        {limitMs !== undefined && (
+          <ReferenceLine
+            y={limitMs}
+            stroke={LIMIT_COLOUR}
+            strokeDasharray="6 3"
+            label={{
+              value: `limit ${limitMs} ms`,
+              position: 'insideTopRight',
+              fill: LIMIT_COLOUR,
+              fontSize: 12,
+            }}
+          />
+        )}
+        <Bar
+          name="New release"
+          dataKey="newRelease"
+          fill={NEW_COLOUR}
+          isAnimationActive={false}
+        />
+        <Bar
+          name="Versions it replaces"
+          dataKey="replaced"
+          fill={OLD_COLOUR}
+          isAnimationActive={false}
+        />
+      </BarChart>
+    </ChartFigure>
   );
 }
 
@@ -157,52 +135,23 @@ function LatencyChart(props: {
 export function MeasurementsTable(props: { analysis: StepAnalysisView }) {
   const { analysis } = props;
   return (
-    <table
-      aria-label={`Measurements of step ${analysis.step + 1}`}
-      style={{ width: '100%', borderCollapse: 'collapse' }}
-    >
-      <thead>
-        <tr>
-          {['Measurement', 'Value', 'Limit', 'Result'].map(h => (
-            <th
-              key={h}
-              style={{ textAlign: 'left', padding: '4px 8px' }}
-              scope="col"
-            >
-              <Text variant="body-small" weight="bold">
-                {h}
-              </Text>
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {analysis.measurements.map(m => (
-          <tr key={m.name}>
-            <td style={{ padding: '4px 8px' }}>
-              <Text variant="body-small">{m.name}</Text>
-            </td>
-            <td style={{ padding: '4px 8px' }}>
-              <Text variant="body-small">{formatMeasurement(m, m.value)}</Text>
-            </td>
-            <td style={{ padding: '4px 8px' }}>
-              <Text variant="body-small">
-                {m.threshold === undefined
-                  ? '—'
-                  : formatMeasurement(m, m.threshold)}
-              </Text>
-            </td>
-            <td style={{ padding: '4px 8px' }}>
-              {m.passed ? (
-                <StatusOK>passed</StatusOK>
-              ) : (
-                <StatusError>failed</StatusError>
-              )}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <PlainTable
+      label={`Measurements of step ${analysis.step + 1}`}
+      headers={['Measurement', 'Value', 'Limit', 'Result']}
+      rows={analysis.measurements.map(m => ({
+        key: m.name,
+        cells: [
+          m.name,
+          formatMeasurement(m, m.value),
+          m.threshold === undefined ? '—' : formatMeasurement(m, m.threshold),
+          m.passed ? (
+            <StatusOK>passed</StatusOK>
+          ) : (
+            <StatusError>failed</StatusError>
+          ),
+        ],
+      }))}
+    />
   );
 }
 

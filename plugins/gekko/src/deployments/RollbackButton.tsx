@@ -17,6 +17,7 @@ import {
 } from '@gekko/plugin-gekko-common';
 import { useState } from 'react';
 import { gekkoApiRef } from '../api/GekkoApi';
+import { PlainTable } from '../components/PlainTable';
 import { Timestamp } from '../components/Timestamp';
 import { releaseOf, snapshotOf } from './deploymentModel';
 
@@ -44,38 +45,14 @@ function WhatIsRestored(props: { deployment: Deployment }) {
         )}
         :
       </Text>
-      <table
-        aria-label="What the rollback restores"
-        style={{ borderCollapse: 'collapse' }}
-      >
-        <thead>
-          <tr>
-            {['Version', 'State', 'Traffic weight', 'Pools'].map(h => (
-              <th
-                key={h}
-                scope="col"
-                style={{ textAlign: 'left', padding: '4px 12px 4px 0' }}
-              >
-                <Text variant="body-small" weight="bold">
-                  {h}
-                </Text>
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {snapshot.versions.map(v => (
-            <tr key={v.version}>
-              <td style={{ padding: '4px 12px 4px 0' }}>{v.version}</td>
-              <td style={{ padding: '4px 12px 4px 0' }}>{v.state}</td>
-              <td style={{ padding: '4px 12px 4px 0' }}>{v.weight}</td>
-              <td style={{ padding: '4px 12px 4px 0' }}>
-                {v.pools.join(', ')}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <PlainTable
+        label="What the rollback restores"
+        headers={['Version', 'State', 'Traffic weight', 'Pools']}
+        rows={snapshot.versions.map(v => ({
+          key: v.version,
+          cells: [v.version, v.state, String(v.weight), v.pools.join(', ')],
+        }))}
+      />
     </Flex>
   );
 }

@@ -1,11 +1,14 @@
-import { Box, Flex, Text } from '@backstage/ui';
-import { useId } from 'react';
+import {
+  ChartFigure,
+  axisStyle,
+  chartColours as colours,
+  tooltipStyle,
+} from '../components/ChartFigure';
 import {
   CartesianGrid,
   Legend,
   Line,
   LineChart,
-  ResponsiveContainer,
   Tooltip,
   XAxis,
   YAxis,
@@ -14,13 +17,6 @@ import type { ChartRow } from './chartData';
 import { formatClock } from './format';
 
 const CHART_HEIGHT = 240;
-
-/** Backstage UI's colour tokens, so the charts follow the light and dark themes. */
-const colours = {
-  axis: 'var(--bui-fg-secondary)',
-  grid: 'var(--bui-border-1)',
-  tooltipBackground: 'var(--bui-bg-neutral-1)',
-} as const;
 
 /** A worker's line on a chart. */
 export interface ChartedWorker {
@@ -51,90 +47,63 @@ export interface WorkerSeriesChartProps {
 /** One reading of a pool's workers over time, a line per worker, with a legend and tooltips. */
 export function WorkerSeriesChart(props: WorkerSeriesChartProps) {
   const { title, rows, workers, formatValue, formatTime } = props;
-  const titleId = useId();
-
   return (
-    <Box>
-      <figure aria-labelledby={titleId} style={{ margin: 0 }}>
-        <figcaption id={titleId}>
-          <Text as="span" variant="title-x-small">
-            {title}
-          </Text>
-        </figcaption>
-        {rows.length === 0 ? (
-          <Flex
-            align="center"
-            justify="center"
-            style={{ height: CHART_HEIGHT }}
-          >
-            <Text as="p" color="secondary">
-              {props.emptyText}
-            </Text>
-          </Flex>
-        ) : (
-          <ResponsiveContainer
-            width="100%"
-            height={CHART_HEIGHT}
-            initialDimension={{ width: 480, height: CHART_HEIGHT }}
-          >
-            <LineChart
-              data={rows}
-              title={title}
-              margin={{ top: 8, right: 16, bottom: 8, left: 8 }}
-            >
-              <CartesianGrid strokeDasharray="3 3" stroke={colours.grid} />
-              <XAxis
-                dataKey="t"
-                type="number"
-                scale="time"
-                domain={[props.from, props.to]}
-                ticks={props.ticks}
-                tickFormatter={formatClock}
-                tick={{ fill: colours.axis, fontSize: 12 }}
-                stroke={colours.axis}
-              />
-              <YAxis
-                domain={props.yDomain}
-                width={72}
-                allowDecimals={false}
-                tick={{ fill: colours.axis, fontSize: 12 }}
-                stroke={colours.axis}
-                label={{
-                  value: props.axisLabel,
-                  angle: -90,
-                  position: 'insideLeft',
-                  style: {
-                    textAnchor: 'middle',
-                    fill: colours.axis,
-                    fontSize: 12,
-                  },
-                }}
-              />
-              <Tooltip
-                labelFormatter={time => formatTime(Number(time))}
-                formatter={value => formatValue(Number(value))}
-                contentStyle={{
-                  backgroundColor: colours.tooltipBackground,
-                  borderColor: colours.grid,
-                }}
-              />
-              <Legend wrapperStyle={{ paddingTop: 8 }} />
-              {workers.map(worker => (
-                <Line
-                  key={worker.id}
-                  name={worker.label}
-                  dataKey={(row: ChartRow) => row.values[worker.id]}
-                  stroke={worker.colour}
-                  strokeWidth={2}
-                  dot={false}
-                  connectNulls={false}
-                  isAnimationActive={false}
-                />
-              ))}
-            </LineChart>
-          </ResponsiveContainer>
-        )}
-      </figure>
-    </Box>
+    <ChartFigure
+      title={title}
+      height={CHART_HEIGHT}
+      initialWidth={480}
+      empty={rows.length === 0 ? props.emptyText : undefined}
+    >
+      <LineChart
+        data={rows}
+        title={title}
+        margin={{ top: 8, right: 16, bottom: 8, left: 8 }}
+      >
+        <CartesianGrid strokeDasharray="3 3" stroke={colours.grid} />
+        <XAxis
+          dataKey="t"
+          type="number"
+          scale="time"
+          domain={[props.from, props.to]}
+          ticks={props.ticks}
+          tickFormatter={formatClock}
+          {...axisStyle}
+        />
+        <YAxis
+          domain={props.yDomain}
+          width={72}
+          allowDecimals={false}
+          {...axisStyle}
+          label={{
+            value: props.axisLabel,
+            angle: -90,
+            position: 'insideLeft',
+            style: {
+              textAnchor: 'middle',
+              fill: colours.axis,
+              fontSize: 12,
+            },
+          }}
+        />
+        <Tooltip
+          labelFormatter={time => formatTime(Number(time))}
+          formatter={value => formatValue(Number(value))}
+          contentStyle={tooltipStyle}
+        />
+        <Legend wrapperStyle={{ paddingTop: 8 }} />
+        {workers.map(worker => (
+          <Line
+            key={worker.id}
+            name={worker.label}
+            dataKey={(row: ChartRow) => row.values[worker.id]}
+            stroke={worker.colour}
+            strokeWidth={2}
+            dot={false}
+            connectNulls={false}
+            isAnimationActive={false}
+          />
+        ))}
+      </LineChart>
+    </ChartFigure>
   );
 }

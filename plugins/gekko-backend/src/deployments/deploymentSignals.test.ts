@@ -14,6 +14,8 @@ import {
 import fs from 'node:fs';
 import request from 'supertest';
 import { mlpGekkoConfig, twoModelVersions } from '../bench/twoModelVersions';
+import { modelLoaded } from '../__testUtils__/modelLoaded';
+import { inferenceGatewayEntity } from './__testUtils__/inferenceGatewayEntity';
 import { until } from '../__testUtils__/until';
 import { gekkoPlugin } from '../plugin';
 
@@ -62,29 +64,13 @@ describe('live deployment updates', () => {
           data: { gekko: mlpGekkoConfig(modelsDir, 1) },
         }),
         catalogServiceMock.factory({
-          entities: [
-            {
-              apiVersion: 'backstage.io/v1alpha1',
-              kind: 'Component',
-              metadata: { name: 'inference-gateway', namespace: 'default' },
-              spec: { type: 'service', owner: 'group:default/platform' },
-            },
-          ],
+          entities: [inferenceGatewayEntity],
         }),
         mockServices.events.factory(),
       ],
     });
     try {
-      await until(
-        async () => {
-          const res = await request(backend.server)
-            .get('/api/gekko/inference/models/mlp/versions/1')
-            .set('Authorization', user);
-          return res.body.placements?.length ? true : undefined;
-        },
-        'mlp@1 loaded on the embedded worker',
-        60_000,
-      );
+      await modelLoaded(backend.server, user);
       // A blue-green needs no traffic on the old version; explicit requests judge the new one.
       let running = true;
       const traffic = (async () => {

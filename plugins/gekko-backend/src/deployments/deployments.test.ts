@@ -12,6 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { mlpGekkoConfig, twoModelVersions } from '../bench/twoModelVersions';
+import { modelLoaded } from '../__testUtils__/modelLoaded';
+import { inferenceGatewayEntity } from './__testUtils__/inferenceGatewayEntity';
 import { until } from '../__testUtils__/until';
 import { gekkoPlugin } from '../plugin';
 
@@ -23,20 +25,7 @@ const entityRef = 'component:default/inference-gateway';
 
 /** The catalog the deployments are checked against: the service, and one that deploys elsewhere. */
 const catalogEntities = [
-  {
-    apiVersion: 'backstage.io/v1alpha1',
-    kind: 'Component',
-    metadata: {
-      name: 'inference-gateway',
-      namespace: 'default',
-      annotations: { 'gekko.io/deployment-target': 'gpu-pool' },
-    },
-    spec: {
-      type: 'service',
-      lifecycle: 'production',
-      owner: 'group:default/platform',
-    },
-  },
+  inferenceGatewayEntity,
   {
     apiVersion: 'backstage.io/v1alpha1',
     kind: 'Component',
@@ -150,16 +139,7 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
     knex = await databases.init(databaseId);
     modelsDir = twoModelVersions();
     backend = await startBackend(knex, modelsDir);
-    await until(
-      async () => {
-        const res = await request(backend.server)
-          .get('/api/gekko/inference/models/mlp/versions/1')
-          .set('Authorization', user);
-        return res.body.placements?.length ? true : undefined;
-      },
-      'mlp@1 loaded on the embedded worker',
-      60_000,
-    );
+    await modelLoaded(backend.server, user);
   });
 
   afterEach(async () => {

@@ -9,6 +9,7 @@ import { Knex } from 'knex';
 import fs from 'node:fs';
 import request from 'supertest';
 import { mlpGekkoConfig, twoModelVersions } from '../bench/twoModelVersions';
+import { modelLoaded } from '../__testUtils__/modelLoaded';
 import { until } from '../__testUtils__/until';
 import { gekkoPlugin } from '../plugin';
 import { inferenceGatewayEntity } from './__testUtils__/inferenceGatewayEntity';
@@ -86,12 +87,7 @@ describe.each(databases.eachSupportedId())(
     });
 
     it('refuses to roll a deployment back under a newer one in flight, naming it', async () => {
-      await until(async () => {
-        const res = await request(backend.server)
-          .get('/api/gekko/inference/models/mlp/versions/1')
-          .set('Authorization', user);
-        return res.body.placements?.length ? true : undefined;
-      }, 'mlp@1 loaded on the embedded worker');
+      await modelLoaded(backend.server, user);
       const first = await create(canary);
       await until(
         async () =>

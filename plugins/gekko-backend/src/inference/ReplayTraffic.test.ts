@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { mlpGekkoConfig, twoModelVersions } from '../bench/twoModelVersions';
+import { modelLoaded } from '../__testUtils__/modelLoaded';
 import { until } from '../__testUtils__/until';
 import { gekkoPlugin } from '../plugin';
 import { ReplayTraffic } from './ReplayTraffic';
@@ -83,16 +84,7 @@ describe('replay traffic', () => {
         mockServices.events.factory(),
       ],
     });
-    await until(
-      async () => {
-        const res = await request(backend.server)
-          .get('/api/gekko/inference/models/mlp/versions/1')
-          .set('Authorization', user);
-        return res.body.placements?.length ? true : undefined;
-      },
-      'mlp@1 loaded on the embedded worker',
-      60_000,
-    );
+    await modelLoaded(backend.server, user);
   });
 
   afterEach(async () => {

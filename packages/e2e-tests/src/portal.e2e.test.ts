@@ -798,11 +798,15 @@ describe('Gekko portal, end to end in Chromium', () => {
                 dayPoints = await chartPoints(chartOf(day, 'Utilization'));
                 dayLegend = await legendOf(chartOf(day, 'Utilization'));
               }
-              // The model versions table: nhits-price version 1 on this pool.
+              // The model versions table: nhits-price version 1 on this pool (versions 2 and
+              // 3-slow are registered too, for the deployments test).
               const models = p.locator('section[aria-label="Model versions"]');
               const row = models
                 .locator('tr')
-                .filter({ has: p.getByText(INFERENCE_MODEL, { exact: true }) });
+                .filter({ has: p.getByText(INFERENCE_MODEL, { exact: true }) })
+                .filter({
+                  has: p.getByRole('cell', { name: '1', exact: true }),
+                });
               await expectVisible(row, `the ${INFERENCE_MODEL} row`, 30_000);
               modelRow = (await row.first().locator('td').allInnerTexts()).map(
                 t => t.trim(),

@@ -3,6 +3,7 @@ import {
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
 import {
+  TestDatabases,
   mockCredentials,
   mockServices,
   startTestBackend,
@@ -101,6 +102,8 @@ const authWithActors = createServiceFactory({
   },
 });
 
+const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
+
 describe('deployment permissions, decided by the real policy, permission backend and catalog', () => {
   let server: Awaited<ReturnType<typeof startTestBackend>>['server'];
   let stop: () => Promise<void>;
@@ -119,6 +122,18 @@ describe('deployment permissions, decided by the real policy, permission backend
         permissionModuleGekkoPolicy,
         authWithActors,
         mockServices.events.factory(),
+        // Each plugin its own in-memory SQLite database from TestDatabases, as the other backend
+        // tests have: the default test database goes through the dev-data store when the test runs
+        // in a jest worker process, whose shutdown hook then asked a destroyed pool for a
+        // connection ("Unable to acquire a connection"), failing this file in full runs only.
+        createServiceFactory({
+          service: coreServices.database,
+          deps: {},
+          factory: async () => {
+            const knex = await databases.init('SQLITE_3');
+            return { getClient: async () => knex };
+          },
+        }),
         createServiceFactory({
           service: coreServices.userInfo,
           deps: {},

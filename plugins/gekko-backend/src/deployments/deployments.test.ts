@@ -120,6 +120,19 @@ async function finished(server: Server['server'], id: string) {
   );
 }
 
+/** Asks for the rollback of deployment `id`, which ends rolled back with version 1 alone serving. */
+async function rollsBackToVersion1(server: Server['server'], id: string) {
+  const rollback = await request(server)
+    .post(`/api/gekko/deployments/${id}/rollback`)
+    .set('Authorization', user);
+  expect(rollback.status).toBe(202);
+  expect((await finished(server, id)).state).toBe('rolled_back');
+  expect(await weights(server)).toEqual({
+    '1': 'deployed 100',
+    '2': 'registered 0',
+  });
+}
+
 const canary = {
   entityRef,
   target: 'gpu-pool',
@@ -226,17 +239,7 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
       '2': 'deployed 100',
     });
 
-    const rollback = await request(backend.server)
-      .post(`/api/gekko/deployments/${created.body.id}/rollback`)
-      .set('Authorization', user);
-    expect(rollback.status).toBe(202);
-    expect((await finished(backend.server, created.body.id)).state).toBe(
-      'rolled_back',
-    );
-    expect(await weights(backend.server)).toEqual({
-      '1': 'deployed 100',
-      '2': 'registered 0',
-    });
+    await rollsBackToVersion1(backend.server, created.body.id);
     const again = await request(backend.server)
       .post(`/api/gekko/deployments/${created.body.id}/rollback`)
       .set('Authorization', user);
@@ -327,17 +330,7 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
     });
 
     // A rollback after the scale-down loads the old version again before it takes the traffic back.
-    const rollback = await request(backend.server)
-      .post(`/api/gekko/deployments/${created.body.id}/rollback`)
-      .set('Authorization', user);
-    expect(rollback.status).toBe(202);
-    expect((await finished(backend.server, created.body.id)).state).toBe(
-      'rolled_back',
-    );
-    expect(await weights(backend.server)).toEqual({
-      '1': 'deployed 100',
-      '2': 'registered 0',
-    });
+    await rollsBackToVersion1(backend.server, created.body.id);
     expect(await placements(backend.server)).toEqual({
       '1': ['embedded-cpu-dr-1'],
       '2': [],
@@ -416,17 +409,7 @@ describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
       '2': ['embedded-cpu-dr-1', 'embedded-cpu-dr-2'],
     });
 
-    const rollback = await request(backend.server)
-      .post(`/api/gekko/deployments/${created.body.id}/rollback`)
-      .set('Authorization', user);
-    expect(rollback.status).toBe(202);
-    expect((await finished(backend.server, created.body.id)).state).toBe(
-      'rolled_back',
-    );
-    expect(await weights(backend.server)).toEqual({
-      '1': 'deployed 100',
-      '2': 'registered 0',
-    });
+    await rollsBackToVersion1(backend.server, created.body.id);
     expect(await placements(backend.server)).toEqual({
       '1': ['embedded-cpu-dr-1', 'embedded-cpu-dr-2'],
       '2': [],

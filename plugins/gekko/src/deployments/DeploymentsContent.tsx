@@ -33,6 +33,9 @@ import { LiveDataState, useLiveData } from './useLiveData';
 export const DEPLOY_TEMPLATE_PATH =
   '/create/templates/default/deploy-model-version';
 
+/** For data that is read again through another's change, not on signals. */
+const NO_CHANNELS: string[] = [];
+
 /** How often to read again: rarely when changes are pushed, often while something moves. */
 function pollInterval(pushed: boolean, moving: boolean) {
   if (pushed) return 30_000;
@@ -176,7 +179,8 @@ export function DeploymentsContent() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [gekkoApi, current?.id, current?.updatedAt, current?.state],
   );
-  const details = useLiveData(loadCurrent, channels, () => 60_000);
+  // No channels of its own: a signal reloads the list, whose new `updatedAt` reloads this once.
+  const details = useLiveData(loadCurrent, NO_CHANNELS, () => 60_000);
 
   const models = useMemo(() => {
     const names = new Set(shown.map(modelOf).filter(Boolean));

@@ -367,6 +367,10 @@ async function test(env) {
     'test',
     '--json',
     `--outputFile=${resultsFile}`,
+    // A fresh worker process for every test file: the backend tests start real backends, worker
+    // threads and child processes, and anything one file leaves running (a poller, a timer) would
+    // otherwise fail whichever file the same worker runs next, far from its cause.
+    '--workerIdleMemoryLimit=1MB',
     ...commandArgs,
   ]);
 
@@ -380,6 +384,24 @@ async function test(env) {
     skipped = results.numPendingTests + results.numTodoTests;
     // A suite that fails to load has no failed tests of its own; count it.
     for (const suite of results.testResults) {
+      // Jest prints an error without message or stack as a blank line; say what it was.
+      for (const a of suite.assertionResults) {
+        if (a.status !== 'failed') continue;
+        const details = JSON.stringify(a.failureDetails ?? []);
+        log(
+          `failed: ${a.fullName} (${path.relative(root, suite.name)})\n` +
+            `  messages: ${a.failureMessages.join(' | ').slice(0, 1500)}\n` +
+            `  details: ${details.slice(0, 1500)}`,
+        );
+      }
+      if (suite.status === 'failed' && suite.message) {
+        log(
+          `suite errors of ${path.relative(
+            root,
+            suite.name,
+          )}: ${suite.message.slice(0, 3000)}`,
+        );
+      }
       if (
         suite.status === 'failed' &&
         suite.assertionResults.every(a => a.status !== 'failed')

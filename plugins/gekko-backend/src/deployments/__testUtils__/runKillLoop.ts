@@ -346,8 +346,15 @@ export async function runKillLoop(options: {
   kills?: number;
   log?: (line: string) => void;
 }): Promise<KillLoopReport> {
-  const { db } = options;
   const limit = options.kills ?? KILLS_PER_ROUND;
+  // Once the loop is over (or failed), every watcher it started stops at its next read, instead of
+  // polling a database the test then closes: a leftover poller would fail whichever test file the
+  // jest worker runs next.
+  let closed = false;
+  const db = ((table: string) => {
+    if (closed) throw new Error('the kill loop is over');
+    return options.db(table);
+  }) as Knex;
   const log = options.log ?? (() => {});
   const report: KillLoopReport = {
     kills: [],
@@ -542,6 +549,8 @@ export async function runKillLoop(options: {
     const done = progress(scenario.kind, bodyOf(scenario.kind, version), id => {
       created.id = id;
     });
+    // Awaited below; when something else fails first, its rejection is not unhandled.
+    done.catch(() => {});
     for (const [i, point] of points.entries()) {
       if (!(await pointReached(point, () => created.id, done))) {
         // The deployment ended; a backend that froze just after its last write answers no more.
@@ -584,6 +593,7 @@ export async function runKillLoop(options: {
         killed && !FINAL.includes(killed.state)
           ? resumed(killed.id, killed, Number(n))
           : undefined;
+      taken?.catch(() => {});
       await spawn(points[i + 1]?.freezeAt);
       const takenUpAt = await taken;
       if (taken && takenUpAt === undefined) report.stuck.push(killed!.id);
@@ -624,6 +634,7 @@ export async function runKillLoop(options: {
     const verify = await call('GET', '/audit/verify');
     if (verify) report.audit = verify.body;
   } finally {
+    closed = true;
     flowing = false;
     await flow;
     await backend!.stop();

@@ -109,6 +109,35 @@ export interface Config {
       leaseDuration?: HumanDuration | string;
     };
 
+    /** Trading health: how the trading services' metrics are read and their SLOs judged. */
+    health?: {
+      /** How often each trading service is scraped and its alerts evaluated. Default 15 seconds. */
+      scrapeInterval?: HumanDuration | string;
+      /**
+       * Runs the trading-service simulator (`@gekko/trading-simulator`) inside the backend, for the
+       * embedded default: services whose target is `simulator` are scraped from it.
+       */
+      simulator?: {
+        /** Default true when the block is present. */
+        enabled?: boolean;
+        /** Default 9464. */
+        port?: number;
+        /** Default 127.0.0.1. */
+        host?: string;
+      };
+      /**
+       * Per Component name: `self` (this backend's own metrics), `simulator`, or an http(s) URL,
+       * instead of the entity's `gekko.io/metrics-url` (which names the address in the cluster).
+       */
+      targets?: { [name: string]: string };
+    };
+
+    /** Prometheus: when set, trading services' SLOs are judged from its HTTP API. */
+    prometheus?: {
+      /** e.g. http://prometheus.monitoring:9090 */
+      baseUrl: string;
+    };
+
     /**
      * NATS, for remote workers (the scale-out transport). Without it only embedded workers serve.
      */

@@ -4,6 +4,7 @@ import {
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { eventsServiceRef } from '@backstage/plugin-events-node';
+import { notificationService } from '@backstage/plugin-notifications-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { gekkoPermissions } from '@gekko/plugin-gekko-common';
 import { gekkoDeploymentTargetsExtensionPoint } from '@gekko/plugin-gekko-node';
@@ -15,11 +16,13 @@ import { DeploymentTargets } from './deployments/DeploymentTargets';
 import { createGpuCapability } from './gpu/createGpuCapability';
 import { createInferenceCapability } from './inference/createInferenceCapability';
 import { createPoolsCapability } from './pools/createPoolsCapability';
+import { apiMetrics } from './monitoring/ApiMetrics';
 import { createRouter } from './service/createRouter';
+import { createTradingCapability } from './trading/createTradingCapability';
 
 /**
  * The Gekko portal's control plane: GPU pools, the GPU manager and inference gateway, deployments,
- * and the tamper-evident audit trail. Each capability folder builds its own services and routes;
+ * trading health, and the tamper-evident audit trail. Each capability folder builds its own services and routes;
  * this file only wires them together.
  *
  * @public
@@ -47,6 +50,7 @@ export const gekkoPlugin = createBackendPlugin({
         events: eventsServiceRef,
         catalog: catalogServiceRef,
         signals: signalsServiceRef,
+        notifications: notificationService,
       },
       async init(deps) {
         const { logger, auth, events } = deps;
@@ -75,11 +79,31 @@ export const gekkoPlugin = createBackendPlugin({
           signals: deps.signals,
         });
 
-        const capabilities = [audit, pools, gpu, inference, deployments];
+        const trading = await createTradingCapability({
+          ...{ db, logger, auth, guard, trail, catalog: deps.catalog },
+          config: config.health,
+          registry: gpu.metrics.registry,
+          notifications: deps.notifications,
+        });
+
+        const capabilities = [
+          audit,
+          pools,
+          gpu,
+          inference,
+          deployments,
+          trading,
+        ];
         deps.lifecycle.addShutdownHook(async () => {
           for (const c of [...capabilities].reverse()) await c.stop?.();
         });
-        deps.httpRouter.use(createRouter({ logger, capabilities }));
+        deps.httpRouter.use(
+          createRouter({
+            logger,
+            capabilities,
+            measure: apiMetrics(gpu.metrics.registry),
+          }),
+        );
       },
     });
   },

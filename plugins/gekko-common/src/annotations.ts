@@ -18,6 +18,13 @@ export const GEKKO_ANNOTATIONS = {
   metricsUrl: 'gekko.io/metrics-url',
   /** Component: Prometheus label selector of its series, e.g. `{job="trading-engine"}`. */
   prometheusSelector: 'gekko.io/prometheus-selector',
+  /**
+   * Component: the SLOs its health is judged against, e.g. `order-latency<80ms, availability`
+   * (see `parseSloAnnotation`); a Component with it is a trading service on the Trading health tab.
+   */
+  slos: 'gekko.io/slos',
+  /** Component: the trading venues it connects to, e.g. `coinbase, binance-us, oanda`. */
+  venues: 'gekko.io/venues',
   /** Resource (gpu-pool): accelerator kind, `mps`, `cuda` or `cpu`. */
   accelerator: 'gekko.io/accelerator',
   /** Resource (gpu-pool): region, e.g. `primary`, `secondary`, `dr`. */

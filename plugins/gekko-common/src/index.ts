@@ -12,4 +12,5 @@ export { parseInput, resourceName } from './validation';
 export * from './gpu';
 export * from './inference';
 export * from './deployments';
+export * from './trading';
 export * from './GekkoClient';

@@ -1,4 +1,5 @@
 import { GEKKO_ANNOTATIONS, GPU_POOL_DEPLOYMENT_TARGET } from './annotations';
+import { parseSloAnnotation, VENUES } from './trading';
 import { dnsLabel } from './validation';
 
 function isHttpUrl(value: string): boolean {
@@ -56,6 +57,28 @@ export function validateGekkoAnnotations(
     problems.push(
       `${a.prometheusSelector} "${selector}" must be a Prometheus label selector such as {job="trading-engine"}`,
     );
+  }
+  const slos = annotations[a.slos];
+  if (slos !== undefined) {
+    try {
+      parseSloAnnotation(slos);
+    } catch (error) {
+      problems.push(`${a.slos}: ${(error as Error).message}`);
+    }
+  }
+  const venues = annotations[a.venues];
+  if (venues !== undefined) {
+    for (const venue of venues.split(',').map(v => v.trim())) {
+      if (!VENUES[venue]) {
+        problems.push(
+          `${
+            a.venues
+          }: "${venue}" is not a venue; use a comma-separated list of ${Object.keys(
+            VENUES,
+          ).join(', ')}`,
+        );
+      }
+    }
   }
   return problems;
 }

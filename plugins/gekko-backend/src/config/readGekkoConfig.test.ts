@@ -24,7 +24,36 @@ describe('readGekkoConfig', () => {
       },
       nats: undefined,
       deployments: { leaseMs: 15_000 },
+      health: { scrapeIntervalMs: 15_000, targets: {} },
     });
+  });
+
+  it('reads trading health: the simulator, targets, and drops simulator targets without it', () => {
+    expect(
+      read({
+        health: {
+          scrapeInterval: '5s',
+          simulator: { port: 9999 },
+          targets: { a: 'simulator', b: 'self', c: 'http://x:9/metrics' },
+        },
+      }).health,
+    ).toEqual({
+      scrapeIntervalMs: 5_000,
+      simulator: { port: 9999, host: '127.0.0.1' },
+      targets: {
+        a: { type: 'simulator' },
+        b: { type: 'self' },
+        c: { type: 'url', url: 'http://x:9/metrics' },
+      },
+    });
+    expect(
+      read({
+        health: { simulator: { enabled: false }, targets: { a: 'simulator' } },
+      }).health.targets,
+    ).toEqual({});
+    expect(() => read({ health: { targets: { a: 'nope' } } })).toThrow(
+      'gekko.health.targets.a: "nope" must be self, simulator or an http(s) URL',
+    );
   });
 
   it.each([

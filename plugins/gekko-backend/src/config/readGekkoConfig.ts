@@ -43,6 +43,66 @@ export interface GekkoConfig {
     /** `gekko.deployments.leaseDuration`: how long a replica holds a deployment without renewing. */
     leaseMs: number;
   };
+  /** `gekko.health`: how trading services' health is read and judged. */
+  health: GekkoHealthConfig;
+}
+
+/** Where one trading service's metrics come from, overriding its `gekko.io/metrics-url`. */
+export type HealthTarget =
+  | { type: 'self' }
+  | { type: 'simulator' }
+  | { type: 'url'; url: string };
+
+/** `gekko.health`. */
+export interface GekkoHealthConfig {
+  /** How often each service is scraped and its alerts evaluated. */
+  scrapeIntervalMs: number;
+  /** Set when the backend runs the trading-service simulator in-process (embedded default). */
+  simulator?: { port: number; host: string };
+  /** Per Component name: where its metrics come from instead of its annotation. */
+  targets: Record<string, HealthTarget>;
+  /** `gekko.prometheus.baseUrl`: when set, SLOs are judged from Prometheus's HTTP API. */
+  prometheusBaseUrl?: string;
+}
+
+function readHealth(config: Config): GekkoHealthConfig {
+  const health = config.getOptionalConfig('health') ?? new ConfigReader({});
+  const simulator = health.getOptionalConfig('simulator');
+  const targets: Record<string, HealthTarget> = {};
+  const targetsConfig = health.getOptionalConfig('targets');
+  for (const name of targetsConfig?.keys() ?? []) {
+    const value = targetsConfig!.getString(name);
+    if (value === 'self' || value === 'simulator') {
+      targets[name] = { type: value };
+    } else if (/^https?:\/\//.test(value)) {
+      targets[name] = { type: 'url', url: value };
+    } else {
+      throw new Error(
+        `gekko.health.targets.${name}: "${value}" must be self, simulator or an http(s) URL`,
+      );
+    }
+  }
+  const simulated =
+    simulator && simulator.getOptionalBoolean('enabled') !== false;
+  if (!simulated) {
+    // Without the simulator, those services are scraped at their gekko.io/metrics-url.
+    for (const [name, target] of Object.entries(targets)) {
+      if (target.type === 'simulator') delete targets[name];
+    }
+  }
+  return {
+    scrapeIntervalMs: readMs(health, 'scrapeInterval') ?? 15_000,
+    ...(simulated
+      ? {
+          simulator: {
+            port: simulator!.getOptionalNumber('port') ?? 9464,
+            host: simulator!.getOptionalString('host') ?? '127.0.0.1',
+          },
+        }
+      : {}),
+    targets,
+    prometheusBaseUrl: config.getOptionalString('prometheus.baseUrl'),
+  };
 }
 
 /**
@@ -150,5 +210,6 @@ export function readGekkoConfig(root: Config): GekkoConfig {
           'leaseDuration',
         ) ?? 15_000,
     },
+    health: readHealth(config),
   };
 }

@@ -21,9 +21,12 @@ export interface GekkoCapability {
 export function createRouter(options: {
   logger: LoggerService;
   capabilities: GekkoCapability[];
+  /** Measures every request (latency by route, outcome), first of all. */
+  measure?: express.RequestHandler;
 }): express.Router {
   const { capabilities } = options;
   const router = Router();
+  if (options.measure) router.use(options.measure);
   router.use(assignRequestId);
   for (const c of capabilities)
     if (c.ownBodyRouter) router.use(c.ownBodyRouter);

@@ -180,7 +180,8 @@ describe('judgeSlo', () => {
     expect(status.reason).toMatch(/over 3d and .* over 6h \(alert at 1×\)/);
   });
 
-  it('judges availability from the error outcome', () => {
+  it('judges availability from the error outcome, by its burn rate', () => {
+    // 5 % errors for the last 5 minutes: 50 times the budget over 5 min, 25 times over the hour.
     const { history, keys, now } = feed(10, i => ({
       ...fast(),
       errors: i > 5 ? 50 : 0,
@@ -192,6 +193,21 @@ describe('judgeSlo', () => {
     );
     expect(status.state).toBe('breach');
     expect(status.current).toBeCloseTo(0.95, 2);
+    expect(status.reason).toMatch(/burns .* over 1h/);
+  });
+
+  it('only warns when a quiet service’s 5 minutes hold an error or two', () => {
+    const { history, keys, now } = feed(120, i => ({
+      ...fast(),
+      errors: i === 118 ? 2 : 0,
+      requests: 200,
+    }));
+    const status = judgeSlo(
+      DEFAULT_SLOS.availability,
+      indicatorsFromHistory(DEFAULT_SLOS.availability, history, now, keys),
+    );
+    expect(status.current).toBeLessThan(0.999);
+    expect(status.state).toBe('warning');
   });
 
   it('says unknown, never ok, without data', () => {

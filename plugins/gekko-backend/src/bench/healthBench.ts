@@ -76,48 +76,53 @@ async function main() {
     for (const s of services) texts.push(await simulator.metrics(s.name));
     return texts;
   };
-  for (let i = 0; i < HISTORY; i++) {
-    t += 5_000;
-    const texts = await scrapeAll();
-    services.forEach((s, k) => {
-      const o = observe(parseExposition(texts[k], s.name), s.slos, s.venues, t);
+  /** Parses, reduces and keeps one scrape of every service taken at `now`. */
+  const keep = (texts: string[], now: number) => {
+    for (const [k, s] of services.entries()) {
+      const o = observe(
+        parseExposition(texts[k], s.name),
+        s.slos,
+        s.venues,
+        now,
+      );
       s.history.add(o);
       s.keys = Object.keys(o.counters);
-    });
+    }
+  };
+  /** Judges every SLO of every service at `now`; counts the states. */
+  const judgeAll = (now: number) => {
+    const counted: Record<string, number> = {};
+    for (const s of services) {
+      for (const slo of s.slos) {
+        const status = judgeSlo(
+          slo,
+          indicatorsFromHistory(slo, s.history, now, s.keys),
+        );
+        counted[status.state] = (counted[status.state] ?? 0) + 1;
+      }
+    }
+    return counted;
+  };
+  const parseAll = (texts: string[]) => {
+    for (const [k, s] of services.entries()) parseExposition(texts[k], s.name);
+  };
+  for (let i = 0; i < HISTORY; i++) {
+    t += 5_000;
+    keep(await scrapeAll(), t);
   }
 
   const parseOnly: number[] = [];
   const judged: number[] = [];
-  let states: Record<string, number> = {};
+  const counts: Record<string, number>[] = [];
   for (let run = 0; run < RUNS; run++) {
     t += 5_000;
+    const now = t;
     const texts = await scrapeAll();
-    parseOnly.push(
-      seconds(() => {
-        for (const [k, s] of services.entries())
-          parseExposition(texts[k], s.name);
-      }),
-    );
-    states = {};
+    parseOnly.push(seconds(() => parseAll(texts)));
     judged.push(
       seconds(() => {
-        for (const [k, s] of services.entries()) {
-          const o = observe(
-            parseExposition(texts[k], s.name),
-            s.slos,
-            s.venues,
-            t,
-          );
-          s.history.add(o);
-          s.keys = Object.keys(o.counters);
-          for (const slo of s.slos) {
-            const status = judgeSlo(
-              slo,
-              indicatorsFromHistory(slo, s.history, t, s.keys),
-            );
-            states[status.state] = (states[status.state] ?? 0) + 1;
-          }
-        }
+        keep(texts, now);
+        counts.push(judgeAll(now));
       }),
     );
   }
@@ -151,7 +156,7 @@ async function main() {
     parseOnlySeconds: range(parseOnly),
     ratioJudgedVsParseOnly: cycle.ratio,
     perServiceMicroseconds: +((judgedS / SERVICES) * 1e6).toFixed(1),
-    states,
+    states: counts[counts.length - 1],
     verdicts: [cycle],
   });
 }

@@ -241,6 +241,30 @@ export class AlertEvaluator {
       });
     }
 
+    // GPU workers of the portal's pools: fewer ready than 10 minutes ago (a pool that lost them all
+    // has no series now, and counts as 0), as the rule in the Prometheus rules says.
+    const before =
+      history.firstTime! <= now - 10 * MINUTE
+        ? history.gaugesAt(now - 10 * MINUTE)
+        : undefined;
+    const latest = history.gaugesAt(now) ?? {};
+    for (const key of Object.keys({ ...before, ...latest })) {
+      const match = /^pool:(.+):ready$/.exec(key);
+      if (!match) continue;
+      const ready = latest[key] ?? 0;
+      const earlier = before?.[key];
+      out.push({
+        rule: RULES.gpuWorkerDown.name,
+        labels: { pool: match[1] },
+        severity: RULES.gpuWorkerDown.severity,
+        forMs: forOf(RULES.gpuWorkerDown),
+        active: earlier !== undefined && ready < earlier,
+        summary: `GPU pool ${match[1]} has ${ready} ready workers, ${
+          earlier ?? '?'
+        } ten minutes ago: the gateway retries on the others, capacity is at stake`,
+      });
+    }
+
     const accuracy = history.gauge('accuracy');
     if (accuracy !== undefined) {
       out.push({

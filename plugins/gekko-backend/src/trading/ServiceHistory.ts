@@ -76,6 +76,11 @@ export class ServiceHistory {
     return this.samples[this.samples.length - 1]?.gauges[key];
   }
 
+  /** The gauges of the newest sample at or before `t`, if any. */
+  gaugesAt(t: number): Record<string, number> | undefined {
+    return this.samples[this.indexAtOrBefore(t)]?.gauges;
+  }
+
   /** Every value of a gauge over the window ending now, oldest first (for trends and anomalies). */
   gaugeSeries(
     key: string,

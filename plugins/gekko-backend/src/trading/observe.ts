@@ -106,6 +106,14 @@ export function observe(
     if (last?.length) gauges[`venue:${venue}:last`] = Math.max(...last);
   }
 
+  // The portal's own GPU workers, ready ones per pool (for the GPU worker alert).
+  for (const m of byName.get('gekko_worker_up')?.metrics ?? []) {
+    const pool = m.labels?.pool;
+    const up = num(m.value);
+    if (!pool || !Number.isFinite(up)) continue;
+    gauges[`pool:${pool}:ready`] = (gauges[`pool:${pool}:ready`] ?? 0) + up;
+  }
+
   const volume = sum(TRADING_METRICS.tradingVolume);
   if (volume !== undefined) counters.volume = volume;
   const gaugeKeys = {

@@ -282,6 +282,74 @@ describe('GekkoClient', () => {
     expect(fetchApi.requested).toEqual([]);
   });
 
+  it('reads trading health on its routes, each query encoded and only what is set sent', async () => {
+    const fetchApi = fakeFetchApi(200, { items: [] });
+    const client = createClient(fetchApi);
+    const entityRef = 'component:default/order-execution';
+
+    await client.getServiceHealth(entityRef);
+    await client.getSloSeries({
+      entityRef,
+      slo: 'order-latency',
+      range: '1h',
+      step: '1m',
+    });
+    await client.getSloSeries({ entityRef, slo: 'availability' });
+    await client.listServiceHealth('system:default/gordon-gekko');
+    await client.listServiceHealth();
+    await client.listTradingAlerts({ entityRef, limit: 20 });
+    await client.listTradingAlerts();
+
+    const ref = 'component%3Adefault%2Forder-execution';
+    expect(fetchApi.requested).toEqual([
+      `${baseUrl}/health?entityRef=${ref}`,
+      `${baseUrl}/health/series?entityRef=${ref}&slo=order-latency&range=1h&step=1m`,
+      `${baseUrl}/health/series?entityRef=${ref}&slo=availability`,
+      `${baseUrl}/health/services?system=system%3Adefault%2Fgordon-gekko`,
+      `${baseUrl}/health/services`,
+      `${baseUrl}/health/alerts?entityRef=${ref}&limit=20`,
+      `${baseUrl}/health/alerts`,
+    ]);
+    expect(fetchApi.inits.map(i => i.method)).toEqual(Array(7).fill('GET'));
+  });
+
+  it('answers the health of a service as the backend sent it', async () => {
+    const health = {
+      entityRef: 'component:default/risk-engine',
+      state: 'unknown',
+      source: 'scrape',
+      slos: [],
+      venues: [],
+      business: {},
+      alerts: [],
+      errors: ['Not scraped yet: the first figures come within one interval'],
+    };
+    const fetchApi = fakeFetchApi(200, health);
+
+    expect(
+      await createClient(fetchApi).getServiceHealth(
+        'component:default/risk-engine',
+      ),
+    ).toEqual(health);
+  });
+
+  it('rejects the health of an entity without gekko.io/slos with the 404 that says what to add', async () => {
+    const message =
+      'component:default/no-slos is not a trading service the portal judges: give the Component a gekko.io/slos annotation (e.g. order-latency, availability)';
+    const fetchApi = fakeFetchApi(404, {
+      error: { name: 'NotFoundError', message },
+      response: { statusCode: 404 },
+    });
+
+    const error = await createClient(fetchApi)
+      .getServiceHealth('component:default/no-slos')
+      .catch(e => e);
+
+    expect(ResponseError.is(error)).toBe(true);
+    expect(error.statusCode).toBe(404);
+    expect(error.cause.message).toBe(message);
+  });
+
   it('starts, dry-runs, follows and rolls back deployments on their routes', async () => {
     const fetchApi = fakeFetchApi(200, { id: 'd1' });
     const client = createClient(fetchApi);

@@ -3,7 +3,19 @@ import {
   GEKKO_ANNOTATIONS,
   GPU_POOL_ENTITY_TYPE,
 } from '@gekko/plugin-gekko-common';
-import { gpuUtilizationRouteRef } from './routes';
+import {
+  gpuUtilizationRouteRef,
+  TRADING_HEALTH_PATH,
+  tradingHealthRouteRef,
+} from './routes';
+
+/** Components the portal judges as trading services: those with `gekko.io/slos`. */
+export const isTradingService = {
+  kind: 'component',
+  [`metadata.annotations.${GEKKO_ANNOTATIONS.slos}` as const]: {
+    $exists: true,
+  },
+};
 
 /**
  * The Audit tab on Components, Resources and Systems.
@@ -91,6 +103,27 @@ export const entityDeploymentsContent = EntityContentBlueprint.make({
     loader: () =>
       import('./deployments/DeploymentsContent').then(m => (
         <m.DeploymentsContent />
+      )),
+  },
+});
+
+/**
+ * The Trading health tab: the service's state, its SLOs with error budgets and burn rates, charts of
+ * their indicators, its venues, business metrics and alerts, refreshed every 5 seconds; on
+ * Components with `gekko.io/slos`.
+ *
+ * @public
+ */
+export const entityTradingHealthContent = EntityContentBlueprint.make({
+  name: 'trading-health',
+  params: {
+    path: TRADING_HEALTH_PATH,
+    title: 'Trading health',
+    routeRef: tradingHealthRouteRef,
+    filter: isTradingService,
+    loader: () =>
+      import('./health/TradingHealthContent').then(m => (
+        <m.TradingHealthContent />
       )),
   },
 });

@@ -1,7 +1,8 @@
 /**
- * The Gekko portal's entity tabs, audit trail, GPU pools and GPU utilization, for Backstage's new
- * frontend system; and the cards of the portal's home page, the trading services and the GPU pools
- * at a glance.
+ * The Gekko portal's entity tabs, audit trail, GPU pools, GPU utilization, deployments and trading
+ * health, with the trading-health cards of services and Systems, for Backstage's new frontend
+ * system; and the cards of the portal's home page, the trading services and the GPU pools at a
+ * glance.
  *
  * @packageDocumentation
  */

@@ -1,15 +1,20 @@
 import { createFrontendPlugin } from '@backstage/frontend-plugin-api';
 import { gekkoApi } from './apis';
 import {
+  entitySystemTradingHealthCard,
+  entityTradingHealthCard,
+} from './entityCards';
+import {
   entityAuditContent,
   entityDeploymentsContent,
   entityGpuPoolContent,
   entityGpuUtilizationContent,
+  entityTradingHealthContent,
 } from './entityContents';
 
 /**
- * The Gekko portal's front end: the Audit, GPU pool, GPU utilization and Deployments entity tabs, and the client
- * of its backend.
+ * The Gekko portal's front end: the Audit, GPU pool, GPU utilization, Deployments and Trading health
+ * entity tabs, the Trading health cards of services and Systems, and the client of its backend.
  *
  * @public
  */
@@ -21,5 +26,8 @@ export const gekkoPlugin = createFrontendPlugin({
     entityGpuPoolContent,
     entityGpuUtilizationContent,
     entityDeploymentsContent,
+    entityTradingHealthContent,
+    entityTradingHealthCard,
+    entitySystemTradingHealthCard,
   ],
 });

@@ -8,6 +8,10 @@ import type {
   GpuPool,
   GpuWorkerList,
   ModelVersionList,
+  ServiceHealth,
+  ServiceHealthSummary,
+  SloSeries,
+  SloSeriesQuery,
   UtilizationHistory,
   UtilizationRange,
 } from '@gekko/plugin-gekko-common';
@@ -48,6 +52,17 @@ export interface GekkoApi {
   getDeployment(id: string): Promise<Deployment>;
   /** Rolls a succeeded deployment back to the snapshot of what it replaced. */
   rollbackDeployment(id: string): Promise<Deployment>;
+  /**
+   * A trading service judged now; rejects with a 404 `ResponseError` when the entity has no
+   * `gekko.io/slos` annotation (or the backend has not read it yet).
+   */
+  getServiceHealth(entityRef: string): Promise<ServiceHealth>;
+  /** One SLO's indicator over a range, for a chart. */
+  getSloSeries(query: SloSeriesQuery): Promise<SloSeries>;
+  /** The trading services with their states, of one System (its entity ref) or of all. */
+  listServiceHealth(
+    system?: string,
+  ): Promise<{ items: ServiceHealthSummary[] }>;
 }
 
 /**

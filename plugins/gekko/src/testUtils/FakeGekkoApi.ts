@@ -11,6 +11,10 @@ import type {
   GpuWorkerStatus,
   ModelVersion,
   ModelVersionList,
+  ServiceHealth,
+  ServiceHealthSummary,
+  SloSeries,
+  SloSeriesQuery,
   UtilizationHistory,
   UtilizationRange,
 } from '@gekko/plugin-gekko-common';
@@ -33,8 +37,9 @@ export function responseError(
 
 /**
  * An in-memory Gekko backend: audit records newest first in pages of `pageSize`, with the same
- * cursor contract as the real one, a fixed set of pools, and a fixed snapshot of the GPU manager
- * (workers, capacity, utilization history, model versions).
+ * cursor contract as the real one, a fixed set of pools, a fixed snapshot of the GPU manager
+ * (workers, capacity, utilization history, model versions), deployments, and the trading health
+ * of services (their health, SLO series and roll-up).
  */
 export class FakeGekkoApi implements GekkoApi {
   readonly auditQueries: AuditRecordsQuery[] = [];
@@ -55,6 +60,14 @@ export class FakeGekkoApi implements GekkoApi {
       /** Makes every GPU and inference call fail with this error. */
       gpuError?: Error;
       deployments?: Deployment[];
+      /** Each trading service's health, by its `entityRef`. */
+      health?: ServiceHealth[];
+      /** SLO series, answered by entity, SLO and range. */
+      sloSeries?: SloSeries[];
+      /** The roll-up of the trading services. */
+      serviceSummaries?: ServiceHealthSummary[];
+      /** Makes every trading-health call fail with this error. */
+      healthError?: Error;
     } = {},
   ) {}
 
@@ -207,6 +220,75 @@ export class FakeGekkoApi implements GekkoApi {
     );
     this.options.deployments = [...others, deployment];
     return deployment;
+  }
+
+  /** The series asked for, in order. */
+  readonly seriesQueries: SloSeriesQuery[] = [];
+
+  async getServiceHealth(entityRef: string): Promise<ServiceHealth> {
+    this.failIfHealthDown();
+    const health = this.options.health?.find(h => h.entityRef === entityRef);
+    if (!health) {
+      throw await responseError(
+        404,
+        'NotFoundError',
+        `${entityRef} is not a trading service the portal judges`,
+      );
+    }
+    return health;
+  }
+
+  /** As the backend: a series of no data when the service was never scraped. */
+  async getSloSeries(query: SloSeriesQuery): Promise<SloSeries> {
+    this.seriesQueries.push(query);
+    this.failIfHealthDown();
+    const range = query.range ?? '1h';
+    return (
+      this.options.sloSeries?.find(
+        s =>
+          s.entityRef === query.entityRef &&
+          s.slo === query.slo &&
+          s.range === range,
+      ) ?? {
+        entityRef: query.entityRef,
+        slo: query.slo,
+        range,
+        stepSeconds: 60,
+        points: [],
+      }
+    );
+  }
+
+  async listServiceHealth(
+    system?: string,
+  ): Promise<{ items: ServiceHealthSummary[] }> {
+    this.failIfHealthDown();
+    return {
+      items: (this.options.serviceSummaries ?? []).filter(
+        s => !system || s.system === system,
+      ),
+    };
+  }
+
+  /** Stores a service's health as the backend now judges it. */
+  putHealth(health: ServiceHealth) {
+    this.options.health = [
+      ...(this.options.health ?? []).filter(
+        h => h.entityRef !== health.entityRef,
+      ),
+      health,
+    ];
+  }
+
+  /** Makes the trading-health calls from now on fail with `error`, or succeed again without. */
+  setHealthError(error: Error | undefined) {
+    this.options.healthError = error;
+  }
+
+  private failIfHealthDown() {
+    if (this.options.healthError) {
+      throw this.options.healthError;
+    }
   }
 
   /** Makes the GPU and inference calls from now on fail with `error`, or succeed again without. */

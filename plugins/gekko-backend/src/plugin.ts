@@ -7,6 +7,7 @@ import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { gekkoPermissions } from '@gekko/plugin-gekko-common';
+import { Registry } from 'prom-client';
 import { gekkoDeploymentTargetsExtensionPoint } from '@gekko/plugin-gekko-node';
 import { createAuditCapability } from './audit/createAuditCapability';
 import { readGekkoConfig } from './config/readGekkoConfig';
@@ -16,7 +17,7 @@ import { DeploymentTargets } from './deployments/DeploymentTargets';
 import { createGpuCapability } from './gpu/createGpuCapability';
 import { createInferenceCapability } from './inference/createInferenceCapability';
 import { createPoolsCapability } from './pools/createPoolsCapability';
-import { apiMetrics } from './monitoring/ApiMetrics';
+import { apiMetrics, countAuditAppends } from './monitoring/ApiMetrics';
 import { createRouter } from './service/createRouter';
 import { createTradingCapability } from './trading/createTradingCapability';
 
@@ -61,12 +62,17 @@ export const gekkoPlugin = createBackendPlugin({
         const audit = createAuditCapability({ db, ...deps });
         const { guard, changes, trail } = audit;
         const shared = { db, logger, guard, changes };
+        // One registry for `GET /metrics`, counting from the first audit record on.
+        const registry = new Registry();
+        countAuditAppends(registry, trail);
         const pools = await createPoolsCapability({
           ...shared,
           events,
           seed: config.gpuPools,
         });
-        const gpu = createGpuCapability({ ...shared, trail, config, pools });
+        const gpu = createGpuCapability({
+          ...{ ...shared, trail, config, pools, registry },
+        });
         const inference = await createInferenceCapability({
           ...shared,
           ...{ auth, events, gpu, pools, config: config.inference },
@@ -77,12 +83,13 @@ export const gekkoPlugin = createBackendPlugin({
           ...{ ...shared, targets, catalog: deps.catalog },
           leaseMs: config.deployments.leaseMs,
           signals: deps.signals,
+          registry,
         });
 
         const trading = await createTradingCapability({
           ...{ db, logger, auth, guard, trail, catalog: deps.catalog },
           config: config.health,
-          registry: gpu.metrics.registry,
+          registry,
           notifications: deps.notifications,
         });
 
@@ -101,7 +108,7 @@ export const gekkoPlugin = createBackendPlugin({
           createRouter({
             logger,
             capabilities,
-            measure: apiMetrics(gpu.metrics.registry),
+            measure: apiMetrics(registry),
           }),
         );
       },

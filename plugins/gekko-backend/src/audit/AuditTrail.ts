@@ -145,11 +145,21 @@ export class AuditTrail {
     return record;
   }
 
+  private readonly committedListeners: Array<(record: AuditRecord) => void> =
+    [];
+
+  /** Calls `listener` with every record once it is committed (for the portal's metrics). */
+  onCommitted(listener: (record: AuditRecord) => void): void {
+    this.committedListeners.push(listener);
+  }
+
   /**
-   * Sends a committed record to Backstage's auditor service too. The auditor names the gekko plugin
+   * Sends a committed record to Backstage's auditor service too (and to the `onCommitted`
+   * listeners). The auditor names the gekko plugin
    * as the event's reporter; the caller, their address and the request id are in its `meta`.
    */
   forward(record: AuditRecord, context?: AuditContext): void {
+    for (const listener of this.committedListeners) listener(record);
     const { auditor, logger } = this.options;
     if (!auditor) return;
     const meta = {

@@ -1,8 +1,12 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { SignalsService } from '@backstage/plugin-signals-node';
-import { deploymentSignalChannel } from '@gekko/plugin-gekko-common';
+import {
+  deploymentSignalChannel,
+  FINAL_DEPLOYMENT_STATES,
+} from '@gekko/plugin-gekko-common';
 import { Knex } from 'knex';
+import { Counter, Registry } from 'prom-client';
 import { AuditedChanges } from '../audit/AuditedChanges';
 import { AccessGuard } from '../service/AccessGuard';
 import { GekkoCapability } from '../service/createRouter';
@@ -27,7 +31,17 @@ export async function createDeploymentsCapability(options: {
   leaseMs?: number;
   /** Pushes each change of a deployment to the browsers showing its entity. */
   signals?: SignalsService;
+  /** Where `gekko_deployments_total` (deployments ended, by outcome) is counted. */
+  registry?: Registry;
 }) {
+  const ended = options.registry
+    ? new Counter({
+        name: 'gekko_deployments_total',
+        help: 'Deployments that ended, by outcome: succeeded, rolled_back or failed',
+        labelNames: ['outcome'],
+        registers: [options.registry],
+      })
+    : undefined;
   const { guard, targets, catalog } = options;
   const orchestrator = new DeploymentOrchestrator(
     new DeploymentStore(options.db),
@@ -38,12 +52,19 @@ export async function createDeploymentsCapability(options: {
       leaseMs: options.leaseMs,
       // Broadcast: deployments are readable by every signed-in user, and the message only says
       // which deployment changed and how; the page reads the rest through the API.
-      onChange: change =>
-        options.signals?.publish({
+      onChange: change => {
+        if (
+          change.kind === 'state' &&
+          FINAL_DEPLOYMENT_STATES.includes(change.state)
+        ) {
+          ended?.inc({ outcome: change.state });
+        }
+        return options.signals?.publish({
           recipients: { type: 'broadcast' },
           channel: deploymentSignalChannel(change.entityRef),
           message: change,
-        }),
+        });
+      },
     },
   );
   await orchestrator.start();

@@ -1,5 +1,6 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
+import { Registry } from 'prom-client';
 import { AuditTrail } from '../audit/AuditTrail';
 import type { GekkoConfig } from '../config/readGekkoConfig';
 import { InferenceMetrics } from '../monitoring/InferenceMetrics';
@@ -25,6 +26,8 @@ export function createGpuCapability(options: {
   config: GekkoConfig;
   /** The pools the portal knows, to warn about workers that join an unknown one. */
   pools: { store: GpuPoolStore };
+  /** The backend's Prometheus registry (`GET /metrics`); a new one when not given. */
+  registry?: Registry;
 }) {
   const { db, guard, trail, logger, config } = options;
   const heartbeatIntervalMs = config.gpu.heartbeatIntervalMs;
@@ -33,7 +36,7 @@ export function createGpuCapability(options: {
     logger,
     retentionMs: config.gpu.historyRetentionMs,
   });
-  const metrics = new InferenceMetrics(manager);
+  const metrics = new InferenceMetrics(manager, options.registry);
   manager.addListener({
     heartbeat: worker => history.record(worker),
     joined: worker => {

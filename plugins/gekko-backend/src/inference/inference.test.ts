@@ -766,6 +766,16 @@ describe.each(databases.eachSupportedId())(
       expect(metrics.text).toMatch(
         /gekko_worker_up\{.*worker="embedded-cpu-dr-1".*\} 1/,
       );
+      // The portal's own health: its API by route, its audit appends, its alert evaluations.
+      expect(metrics.text).toMatch(
+        /gekko_http_request_duration_seconds_count\{route="\/api\/gekko\/gpu\/capacity",method="GET",code="200"\} 1/,
+      );
+      expect(metrics.text).toMatch(
+        /gekko_audit_appends_total\{outcome="success"\} \d/,
+      );
+      expect(metrics.text).toMatch(
+        /gekko_alert_evaluations_total\{outcome="success"\} \d/,
+      );
       const promtool = process.env.GEKKO_PROMTOOL;
       if (!promtool) {
         // eslint-disable-next-line no-console

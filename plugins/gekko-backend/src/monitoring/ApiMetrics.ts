@@ -45,3 +45,17 @@ export function apiMetrics(registry: Registry): RequestHandler {
     next();
   };
 }
+
+/** Counts every committed audit record, by outcome (`gekko_audit_appends_total`). */
+export function countAuditAppends(
+  registry: Registry,
+  trail: { onCommitted(listener: (record: { outcome: string }) => void): void },
+): void {
+  const appends = new Counter({
+    name: 'gekko_audit_appends_total',
+    help: 'Audit records committed to the hash-chained trail, by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  trail.onCommitted(record => appends.inc({ outcome: record.outcome }));
+}

@@ -26,7 +26,6 @@ const SECONDS_BUCKETS = [
  * - Worker gauges: `gekko_worker_up`, queue depth, outstanding requests, utilization (all kinds).
  */
 export class InferenceMetrics {
-  readonly registry = new Registry();
   private readonly requests: Counter;
   private readonly retries: Counter;
   private readonly rows: Counter;
@@ -34,7 +33,7 @@ export class InferenceMetrics {
   private readonly computeSeconds: Histogram;
   private readonly requestSeconds: Histogram;
 
-  constructor(manager: GpuManager) {
+  constructor(manager: GpuManager, readonly registry = new Registry()) {
     const registers = [this.registry];
     const modelLabels = ['model', 'version', 'pool', 'worker'] as const;
     this.requests = new Counter({

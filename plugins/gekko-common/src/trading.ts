@@ -163,6 +163,11 @@ export function durationSeconds(duration: string): number {
   return Number(match[1]) * unit;
 }
 
+/** Every window an SLO's error ratio is judged over, shortest first: 5m, 30m, 1h, 2h, 6h, 1d, 3d. @public */
+export const SLO_WINDOWS: string[] = [
+  ...new Set(BURN_RATE_WINDOWS.flatMap(w => [w.short, w.long])),
+].sort((a, b) => durationSeconds(a) - durationSeconds(b));
+
 /**
  * Reads the `gekko.io/slos` annotation: a comma-separated list of SLO ids, each optionally with its
  * own target: `order-latency<80ms`, `api-latency<0.04s`, `market-data-throughput>=12000/s`,
@@ -248,6 +253,31 @@ export const VENUES: Record<string, { title: string; protocol: string }> = {
 
 /** The state of an SLO, a venue or a whole service. `unknown` is never shown as healthy. @public */
 export type HealthState = 'ok' | 'warning' | 'breach' | 'unknown';
+
+const HEALTH_RANK: Record<HealthState, number> = {
+  ok: 0,
+  unknown: 1,
+  warning: 2,
+  breach: 3,
+};
+
+/** The states, worst first. @public */
+export const HEALTH_STATES_WORST_FIRST: HealthState[] = (
+  Object.keys(HEALTH_RANK) as HealthState[]
+).sort((a, b) => HEALTH_RANK[b] - HEALTH_RANK[a]);
+
+/**
+ * The worst of several states (`ok` when there are none); `unknown` outranks `ok`, since it is no
+ * proof of health.
+ *
+ * @public
+ */
+export function worstHealthState(states: HealthState[]): HealthState {
+  return states.reduce<HealthState>(
+    (worst, state) => (HEALTH_RANK[state] > HEALTH_RANK[worst] ? state : worst),
+    'ok',
+  );
+}
 
 /** Burn rate of an SLO's error budget over one window. @public */
 export interface BurnRate {

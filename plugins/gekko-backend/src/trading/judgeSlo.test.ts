@@ -1,6 +1,10 @@
-import { DEFAULT_SLOS, parseSloAnnotation } from '@gekko/plugin-gekko-common';
+import {
+  DEFAULT_SLOS,
+  parseSloAnnotation,
+  worstHealthState,
+} from '@gekko/plugin-gekko-common';
 import { histogramQuantile, indicatorsFromHistory } from './historyIndicators';
-import { judgeSlo, worstState } from './judgeSlo';
+import { judgeSlo } from './judgeSlo';
 import { goodBucket, MetricFamily, observe } from './observe';
 import { parseExposition } from './scrape';
 import { ServiceHistory } from './ServiceHistory';
@@ -216,8 +220,8 @@ describe('judgeSlo', () => {
     expect(status.reason).toMatch(
       /no data for gekko_order_execution_duration_seconds/,
     );
-    expect(worstState(['ok', 'unknown'])).toBe('unknown');
-    expect(worstState(['unknown', 'warning', 'ok'])).toBe('warning');
+    expect(worstHealthState(['ok', 'unknown'])).toBe('unknown');
+    expect(worstHealthState(['unknown', 'warning', 'ok'])).toBe('warning');
   });
 
   it('judges a throughput by the minutes under its objective', () => {

@@ -1,8 +1,8 @@
 import {
   BURN_RATE_WINDOWS,
   BurnRate,
-  durationSeconds,
   HealthState,
+  SLO_WINDOWS,
   SloDefinition,
   SloStatus,
 } from '@gekko/plugin-gekko-common';
@@ -20,10 +20,10 @@ export interface SloIndicators {
   budgetErrorRatio?: number;
 }
 
-/** The windows every SLO needs an error ratio for. */
-export const SLO_WINDOWS = [
-  ...new Set(BURN_RATE_WINDOWS.flatMap(w => [w.short, w.long])),
-].sort((a, b) => durationSeconds(a) - durationSeconds(b));
+export { SLO_WINDOWS };
+
+/** @deprecated use `worstHealthState` of gekko-common. */
+export { worstHealthState as worstState } from '@gekko/plugin-gekko-common';
 
 /** A latency at which a warning starts: 80 % of the limit. */
 const NEAR = 0.8;
@@ -162,18 +162,4 @@ export function judgeSlo(
     burnRates,
     reason: reasons.join('; '),
   };
-}
-
-/** The worst of several states; `unknown` outranks `ok`, since it is no proof of health. */
-export function worstState(states: HealthState[]): HealthState {
-  const rank: Record<HealthState, number> = {
-    ok: 0,
-    unknown: 1,
-    warning: 2,
-    breach: 3,
-  };
-  return states.reduce<HealthState>(
-    (worst, s) => (rank[s] > rank[worst] ? s : worst),
-    'ok',
-  );
 }

@@ -1,10 +1,10 @@
 import { InfoCard } from '@backstage/core-components';
 import { Flex, Text } from '@backstage/ui';
-import type { SloStatus } from '@gekko/plugin-gekko-common';
+import { SLO_WINDOWS, SloStatus } from '@gekko/plugin-gekko-common';
 import { PlainTable } from '../components/PlainTable';
 import { BudgetLeft } from './BudgetLeft';
 import { BurnRate } from './BurnRate';
-import { BURN_WINDOWS, describeBurnRatePairs } from './burnRateWindows';
+import { describeBurnRatePairs } from './burnRateWindows';
 import { formatIndicator, formatObjective } from './formatHealth';
 import { HealthStateStatus } from './HealthStateStatus';
 
@@ -28,7 +28,7 @@ export function SloTable(props: { slos: SloStatus[] }) {
                 'Now',
                 'State',
                 'Error budget left',
-                ...BURN_WINDOWS.map(window => `Burn ${window}`),
+                ...SLO_WINDOWS.map(window => `Burn ${window}`),
                 'Why',
               ]}
               rows={props.slos.map(status => ({
@@ -48,7 +48,7 @@ export function SloTable(props: { slos: SloStatus[] }) {
                     remaining={status.budgetRemaining}
                     slo={status.slo.title}
                   />,
-                  ...BURN_WINDOWS.map(window => (
+                  ...SLO_WINDOWS.map(window => (
                     <BurnRate
                       window={window}
                       rate={

@@ -13,15 +13,16 @@ import {
 import { Flex, Link, Text } from '@backstage/ui';
 import {
   GEKKO_ANNOTATIONS,
+  HEALTH_STATES_WORST_FIRST,
   HealthState,
   ServiceHealthSummary,
+  worstHealthState,
 } from '@gekko/plugin-gekko-common';
 import { useCallback } from 'react';
 import { gekkoApiRef } from '../api/GekkoApi';
 import { PlainTable } from '../components/PlainTable';
 import { TRADING_HEALTH_PATH } from '../routes';
 import { usePolling } from '../hooks/usePolling';
-import { HEALTH_STATES_WORST_FIRST, worstHealthState } from './healthStates';
 import { HealthStateStatus } from './HealthStateStatus';
 import { HEALTH_REFRESH_MS } from './useServiceHealth';
 

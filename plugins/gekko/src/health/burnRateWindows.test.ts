@@ -1,8 +1,9 @@
-import { BURN_WINDOWS, pairOverThreshold } from './burnRateWindows';
+import { SLO_WINDOWS } from '@gekko/plugin-gekko-common';
+import { pairOverThreshold } from './burnRateWindows';
 
 describe('burn-rate windows', () => {
   it('lists the windows of the alert pairs, shortest first', () => {
-    expect(BURN_WINDOWS).toEqual(['5m', '30m', '1h', '2h', '6h', '1d', '3d']);
+    expect(SLO_WINDOWS).toEqual(['5m', '30m', '1h', '2h', '6h', '1d', '3d']);
   });
 
   it.each([

@@ -1,13 +1,4 @@
-import {
-  BURN_RATE_WINDOWS,
-  BurnRateWindow,
-  durationSeconds,
-} from '@gekko/plugin-gekko-common';
-
-/** The windows of the burn-rate pairs, shortest first: 5m, 30m, 1h, 2h, 6h, 1d, 3d. */
-export const BURN_WINDOWS: string[] = [
-  ...new Set(BURN_RATE_WINDOWS.flatMap(pair => [pair.short, pair.long])),
-].sort((a, b) => durationSeconds(a) - durationSeconds(b));
+import { BURN_RATE_WINDOWS, BurnRateWindow } from '@gekko/plugin-gekko-common';
 
 /**
  * The most urgent alert pair whose threshold a window's burn rate is over, if any: a window's

@@ -238,6 +238,8 @@ export interface Portal {
   port: number;
   /** Static external access token (subject `e2e-tests`) for calling the APIs. */
   token: string;
+  /** The trading-service simulator the backend runs (faults: `PUT /services/<name>/faults/<kind>`). */
+  simulatorUrl: string;
   tmpDir: string;
   logFile: string;
   /** The last lines of the backend's output. */
@@ -273,6 +275,7 @@ function overlayConfig(options: {
   port: number;
   token: string;
   dataDir: string;
+  simulatorPort: number;
 }): string {
   const baseUrl = `http://localhost:${options.port}`;
   // JSON is YAML: no YAML writer needed.
@@ -311,6 +314,8 @@ function overlayConfig(options: {
       },
       gekko: {
         gpu: { heartbeatInterval: { seconds: 1 } },
+        // A free port of its own, not app-config.yaml's 9464 that `npm start` may hold.
+        health: { simulator: { port: options.simulatorPort } },
         inference: {
           // Absolute: the base config's `../../models` holds only from packages/backend.
           modelsDir,
@@ -363,10 +368,14 @@ export async function startPortal(
   const dataDir = path.join(tmpDir, 'data');
   fs.mkdirSync(dataDir);
   const port = await findFreePort();
+  const simulatorPort = await findFreePort();
   const token = randomBytes(16).toString('hex');
   const baseUrl = `http://localhost:${port}`;
   const overlay = path.join(tmpDir, 'app-config.e2e.yaml');
-  fs.writeFileSync(overlay, overlayConfig({ port, token, dataDir }));
+  fs.writeFileSync(
+    overlay,
+    overlayConfig({ port, token, dataDir, simulatorPort }),
+  );
   const logFile = path.join(tmpDir, 'backend.log');
   const logFd = fs.openSync(logFile, 'a');
 
@@ -426,6 +435,7 @@ export async function startPortal(
     baseUrl,
     port,
     token,
+    simulatorUrl: `http://127.0.0.1:${simulatorPort}`,
     tmpDir,
     logFile,
     logTail: (lines = 80) => tailOf(logFile, lines),

@@ -1187,4 +1187,133 @@ describe('Gekko portal, end to end in Chromium', () => {
       }),
     12 * 60_000,
   );
+
+  maybeIt(
+    'shows trading health live: a latency spike and a lost venue turn the tab red with the page alert, a critical alert reaches the bell, and clearing the faults heals it',
+    () =>
+      inBrowser('trading-health', async (page, portal) => {
+        const { baseUrl, simulatorUrl } = portal;
+        const fault = async (service: string, kind: string, params = {}) => {
+          const res = await fetch(
+            `${simulatorUrl}/services/${service}/faults/${kind}`,
+            {
+              method: 'PUT',
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify(params),
+            },
+          );
+          expect(res.status).toBe(200);
+        };
+        const tab = `${baseUrl}/catalog/default/component/order-execution/trading-health`;
+        const overall = (p: Page, state: string) =>
+          p.getByTestId('overall-state').getByText(new RegExp(`^${state}:`));
+
+        // 1. Healthy, from the simulator the backend runs, scraped every 5 s.
+        await checkPage(
+          portal,
+          page,
+          tab,
+          'order-execution judged healthy',
+          180_000,
+          async p => {
+            await expectVisible(overall(p, 'OK'), 'the OK state', 20_000);
+            await expectVisible(
+              p.getByRole('region', { name: 'Venues' }).getByText('Binance.US'),
+              'the venue panel',
+            );
+            await expectVisible(
+              p
+                .getByRole('region', { name: 'Service-level objectives' })
+                .getByText('p99 < 100 ms'),
+              'the order latency SLO',
+            );
+          },
+        );
+        await screenshot(page, 'trading-health-ok.png');
+
+        // 2. Order latency ×5 and Binance.US gone: red without a reload, the page alert firing.
+        await fault('order-execution', 'latency-spike', { factor: 5 });
+        await fault('order-execution', 'venue-disconnect', {
+          venue: 'binance-us',
+        });
+        await expectVisible(
+          overall(page, 'BREACH'),
+          'the breach, without a reload',
+          60_000,
+        );
+        await expectVisible(
+          page
+            .getByRole('region', { name: 'Venues' })
+            .getByText(/disconnected from Binance\.US/),
+          'Binance.US disconnected',
+          30_000,
+        );
+        await expectVisible(
+          page
+            .getByText(/^GekkoSloErrorBudgetBurn: Order execution p99/)
+            .first(),
+          'the page burn-rate alert of the order latency SLO',
+          180_000,
+        );
+        await expectVisible(
+          page.getByText(
+            /^GekkoVenueDisconnected: order-execution lost its connection to binance-us/,
+          ),
+          'the venue alert, after its 30 s',
+          90_000,
+        );
+        await screenshot(page, 'trading-health-breach.png');
+
+        // 3. A critical alert of a service the guest's group owns reaches the guest's bell.
+        await fault('monitoring', 'error-burst', { ratio: 0.2 });
+        await checkPage(
+          portal,
+          page,
+          `${baseUrl}/notifications`,
+          'the critical alert in the notifications',
+          180_000,
+          async p => {
+            await expectVisible(
+              p
+                .getByText(
+                  /FIRING: GekkoSloErrorBudgetBurn on Monitoring Manager/,
+                )
+                .first(),
+              'the notification of the critical alert',
+              10_000,
+            );
+          },
+        );
+        await screenshot(page, 'trading-health-notification.png');
+
+        // 4. Faults cleared: the venue comes back at once.
+        const cleared = await fetch(`${simulatorUrl}/faults`, {
+          method: 'DELETE',
+        });
+        expect(cleared.status).toBe(204);
+        await checkPage(
+          portal,
+          page,
+          tab,
+          'the venue back',
+          60_000,
+          async p => {
+            await expectVisible(
+              p
+                .getByRole('region', { name: 'Venues' })
+                .getByText(/connected, last message/)
+                .first(),
+              'the venues connected again',
+            );
+            await expectAttached(
+              p
+                .getByRole('region', { name: 'Recent alerts' })
+                .getByText(/GekkoVenueDisconnected/),
+              'the venue alert among the resolved',
+            );
+          },
+        );
+      }),
+    10 * 60_000,
+  );
 });

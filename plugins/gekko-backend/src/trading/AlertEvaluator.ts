@@ -137,7 +137,7 @@ export class AlertEvaluator {
           severity: rule.severity,
           forMs: forOf(rule),
           active: on,
-          summary: `${slo.title}: the error budget burns over ${w.burnRate}× over ${w.long} and ${w.short}`,
+          summary: `${slo.title}: the error budget burns faster than ${w.burnRate}× over ${w.long} and ${w.short}`,
         });
       }
       if (slo.kind === 'latency' && indicators.current !== undefined) {

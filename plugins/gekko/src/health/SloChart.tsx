@@ -121,7 +121,9 @@ export function SloChart(props: {
           dataKey="value"
           stroke={INDICATOR_COLOUR}
           strokeWidth={2}
-          dot={false}
+          // A dot per point: after a start or a gap, a few minutes of data are a short stub at the
+          // right edge of an hour, and a lone point between gaps draws no line at all.
+          dot={{ r: 2, fill: INDICATOR_COLOUR }}
           connectNulls={false}
           isAnimationActive={false}
         />

@@ -188,7 +188,7 @@ describe('the Trading health tab', () => {
       .getAllByText(/^Gekko\w+: /)
       .map(banner => banner.textContent);
     expect(banners).toEqual([
-      'GekkoSloErrorBudgetBurn: Order execution p99 (signal to execution): the error budget burns over 6× over 6h and 30m',
+      'GekkoSloErrorBudgetBurn: Order execution p99 (signal to execution): the error budget burns faster than 6× over 6h and 30m',
       'GekkoVenueSilent: order-execution has had no message from binance-us for 90 s',
       'GekkoVenueDisconnected: order-execution lost its connection to binance-us',
     ]);
@@ -209,13 +209,13 @@ describe('the Trading health tab', () => {
       [
         'warning',
         'firing',
-        'GekkoSloErrorBudgetBurnOrder execution p99 (signal to execution): the error budget burns over 3× over 1d and 2h',
+        'GekkoSloErrorBudgetBurnOrder execution p99 (signal to execution): the error budget burns faster than 3× over 1d and 2h',
         'slo: order-latency · window: 1d/2h',
       ],
       [
         'warning',
         'firing',
-        'GekkoSloErrorBudgetBurnOrder execution p99 (signal to execution): the error budget burns over 1× over 3d and 6h',
+        'GekkoSloErrorBudgetBurnOrder execution p99 (signal to execution): the error budget burns faster than 1× over 3d and 6h',
         'slo: order-latency · window: 3d/6h',
       ],
       [

@@ -1264,6 +1264,28 @@ describe('Gekko portal, end to end in Chromium', () => {
         );
         await screenshot(page, 'trading-health-breach.png');
 
+        // The System's overview rolls its services up, order-execution among the breached.
+        await checkPage(
+          portal,
+          page,
+          `${baseUrl}/catalog/default/system/gordon-gekko`,
+          "the System's trading health",
+          120_000,
+          async p => {
+            const services = p.getByRole('table', { name: 'Trading services' });
+            await expectVisible(
+              services,
+              'the roll-up of the trading services',
+              20_000,
+            );
+            await expectVisible(
+              services.getByRole('row', { name: /Order Execution.*breach/ }),
+              'order-execution breached in the roll-up',
+            );
+          },
+        );
+        await screenshot(page, 'trading-health-system.png');
+
         // 3. A critical alert of a service the guest's group owns reaches the guest's bell.
         await fault('monitoring', 'error-burst', { ratio: 0.2 });
         await checkPage(

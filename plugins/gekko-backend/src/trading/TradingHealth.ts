@@ -15,6 +15,7 @@ import {
   parseSloAnnotation,
   ServiceHealth,
   SloDefinition,
+  SloStatus,
   TradingAlert,
   VenueStatus,
   VENUES,
@@ -23,6 +24,13 @@ import type { HealthTarget } from '../config/readGekkoConfig';
 import { indicatorSeries, indicatorsFromHistory } from './historyIndicators';
 import { judgeSlo, worstState } from './judgeSlo';
 import { MetricFamily, observe } from './observe';
+import { PrometheusClient } from './PrometheusClient';
+import {
+  PrometheusReading,
+  readFromPrometheus,
+  selectorOf,
+  seriesFromPrometheus,
+} from './prometheusIndicators';
 import { parseExposition, scrapeMetrics } from './scrape';
 import { TRADING_ALERT_RULES } from './rules/tradingAlertRules';
 import { ServiceHistory } from './ServiceHistory';
@@ -38,6 +46,8 @@ export interface TradingService {
   owner?: string;
   slos: SloDefinition[];
   venues: string[];
+  /** `gekko.io/prometheus-selector`: its series in Prometheus; absent, `{job="<name>"}`. */
+  selector?: string;
   /** Where its metrics are read, or why they cannot be. */
   target: HealthTarget | { type: 'none'; why: string };
   /** Annotation problems, shown on the tab. */
@@ -114,19 +124,26 @@ export function tradingServiceOf(
     owner: ref(spec.owner, 'group'),
     slos,
     venues: venues.filter(v => VENUES[v]),
+    selector: annotations[GEKKO_ANNOTATIONS.prometheusSelector],
     target,
     problems,
   };
 }
 
 /**
- * The trading services' health, judged by the backend from its own scrapes of each service's
- * metrics: which services exist comes from the catalog (Components with `gekko.io/slos`), their
- * samples are kept for 3 days, and every read judges them again.
+ * The trading services' health: which services exist comes from the catalog (Components with
+ * `gekko.io/slos`), and every cycle reads each one, either by scraping its metrics (their samples
+ * kept for 3 days, judged again on every read) or, when `gekko.prometheus.baseUrl` is set, by
+ * asking Prometheus for the same indicators (the last answer kept until the next cycle).
  */
 export class TradingHealth {
   private services = new Map<string, TradingService>();
   private readonly scraped = new Map<string, Scraped>();
+  private readonly readings = new Map<string, PrometheusReading>();
+  private readonly seriesCache = new Map<
+    string,
+    { at: number; points: Promise<{ t: string; value: number | null }[]> }
+  >();
   private timer?: ReturnType<typeof setInterval>;
   private cycle?: Promise<void>;
   private lastCatalogRead = 0;
@@ -144,6 +161,8 @@ export class TradingHealth {
       selfMetrics: () => Promise<string>;
       /** The in-process simulator's metrics URL of a service (target `simulator`). */
       simulatorUrl?: (name: string) => string;
+      /** When set, every service is judged from Prometheus instead of scraped. */
+      prometheus?: PrometheusClient;
       now?: () => number;
     },
   ) {}
@@ -152,7 +171,12 @@ export class TradingHealth {
     return this.options.now?.() ?? Date.now();
   }
 
-  /** Runs after each scrape cycle (the alert evaluation). */
+  /** Where the figures come from. */
+  get source(): ServiceHealth['source'] {
+    return this.options.prometheus ? 'prometheus' : 'scrape';
+  }
+
+  /** Runs after each cycle (the alert evaluation). */
   onCycle(listener: (now: number) => Promise<void>): void {
     this.listeners.push(listener);
   }
@@ -179,15 +203,31 @@ export class TradingHealth {
     await this.cycle;
   }
 
-  /** One cycle: refresh the service list (every 30 s), scrape each service, run the listeners. */
+  /**
+   * One cycle: refresh the service list (every 30 s), scrape each service or read it from
+   * Prometheus, run the listeners.
+   */
   async scrapeAll(): Promise<void> {
     const now = this.now();
     if (now - this.lastCatalogRead >= 30_000 || this.services.size === 0) {
       await this.readCatalog();
       this.lastCatalogRead = now;
     }
+    const { prometheus } = this.options;
+    if (prometheus) {
+      for (const ref of this.readings.keys()) {
+        if (!this.services.has(ref)) this.readings.delete(ref);
+      }
+    }
     await Promise.all(
-      [...this.services.values()].map(service => this.scrape(service, now)),
+      [...this.services.values()].map(async service => {
+        if (!prometheus) return this.scrape(service, now);
+        this.readings.set(
+          service.entityRef,
+          await readFromPrometheus(prometheus, service, now),
+        );
+        return undefined;
+      }),
     );
     for (const listener of this.listeners) await listener(now);
   }
@@ -284,17 +324,47 @@ export class TradingHealth {
     return service;
   }
 
-  /** The samples of a service, for the alert evaluator. */
+  /** The samples of a service, for the alert evaluator (none when read from Prometheus). */
   historyOf(entityRef: string): Scraped | undefined {
     return this.scraped.get(entityRef);
   }
 
-  /** Judges a service now. */
+  /** Judges a service now (from the last cycle's reading when read from Prometheus). */
   health(entityRef: string, alerts: TradingAlert[] = []): ServiceHealth {
     const service = this.service(entityRef);
+    const judged = this.options.prometheus
+      ? this.judgeFromPrometheus(service)
+      : this.judgeFromScrapes(service);
+    const states = [
+      ...judged.slos.map(s => s.state),
+      ...judged.venues.map(v => v.state),
+      ...(alerts.some(a => a.state === 'firing' && a.severity === 'critical')
+        ? (['breach'] as HealthState[])
+        : []),
+    ];
+    return {
+      entityRef,
+      state:
+        service.problems.length && !judged.slos.length
+          ? 'unknown'
+          : worstState(states),
+      source: this.source,
+      observedAt:
+        judged.observedAt !== undefined
+          ? new Date(judged.observedAt).toISOString()
+          : undefined,
+      slos: judged.slos,
+      venues: judged.venues,
+      business: judged.business,
+      alerts,
+      errors: [...service.problems, ...judged.errors],
+    };
+  }
+
+  private judgeFromScrapes(service: TradingService): Judged {
     const now = this.now();
-    const scraped = this.scraped.get(entityRef);
-    const errors = [...service.problems];
+    const scraped = this.scraped.get(service.entityRef);
+    const errors: string[] = [];
     const stale =
       !scraped?.lastSuccess ||
       now - scraped.lastSuccess > 3 * this.options.intervalMs;
@@ -311,130 +381,112 @@ export class TradingHealth {
         'Not scraped yet: the first figures come within one interval',
       );
     }
-
-    const slos = service.slos.map(slo => {
-      if (!scraped || stale) {
-        return {
-          slo,
-          state: 'unknown' as HealthState,
-          burnRates: [],
-          reason: scraped?.lastSuccess
-            ? `no scrape since ${new Date(scraped.lastSuccess).toISOString()}`
-            : 'no scrape yet',
-        };
-      }
-      return judgeSlo(
-        slo,
-        indicatorsFromHistory(
-          slo,
-          scraped.history,
-          scraped.history.lastTime!,
-          scraped.lastCounterKeys,
+    if (!scraped || stale) {
+      const reason = scraped?.lastSuccess
+        ? `no scrape since ${new Date(scraped.lastSuccess).toISOString()}`
+        : 'no scrape yet';
+      return {
+        observedAt: scraped?.lastSuccess,
+        slos: service.slos.map(slo => unknownSlo(slo, reason)),
+        venues: service.venues.map(v =>
+          judgeVenue(v, {}, now, 'the service has not been scraped recently'),
         ),
-      );
-    });
-    const venues = service.venues.map(v => this.venue(v, scraped, stale, now));
-    const business = stale || !scraped ? {} : this.business(scraped);
-    const states = [
-      ...slos.map(s => s.state),
-      ...venues.map(v => v.state),
-      ...(alerts.some(a => a.state === 'firing' && a.severity === 'critical')
-        ? (['breach'] as HealthState[])
-        : []),
-    ];
+        business: {},
+        errors,
+      };
+    }
+    const { history } = scraped;
+    const volume = history.increase(['volume'], 60_000);
     return {
-      entityRef,
-      state:
-        service.problems.length && !slos.length
-          ? 'unknown'
-          : worstState(states),
-      source: 'scrape',
-      observedAt:
-        scraped?.lastSuccess !== undefined
-          ? new Date(scraped.lastSuccess).toISOString()
-          : undefined,
-      slos,
-      venues,
-      business,
-      alerts,
+      observedAt: scraped.lastSuccess,
+      slos: service.slos.map(slo =>
+        judgeSlo(
+          slo,
+          indicatorsFromHistory(
+            slo,
+            history,
+            history.lastTime!,
+            scraped.lastCounterKeys,
+          ),
+        ),
+      ),
+      venues: service.venues.map(v =>
+        judgeVenue(
+          v,
+          {
+            connected: history.gauge(`venue:${v}:connected`),
+            last: history.gauge(`venue:${v}:last`),
+          },
+          now,
+          `the service exposes no gekko_venue_connected series for ${v}`,
+        ),
+      ),
+      business: {
+        volumeUsdPerSecond:
+          volume && volume.spanMs > 0
+            ? (volume.values[0] * 1000) / volume.spanMs
+            : undefined,
+        pnlUsd: history.gauge('pnl'),
+        modelAccuracy: history.gauge('accuracy'),
+        riskExposureUsd: history.gauge('exposure'),
+        riskExposureLimitUsd: history.gauge('exposureLimit'),
+      },
       errors,
     };
   }
 
-  private venue(
-    venue: string,
-    scraped: Scraped | undefined,
-    stale: boolean,
-    now: number,
-  ): VenueStatus {
-    const { title, protocol } = VENUES[venue];
-    const base = { venue, title, protocol };
-    const connected = scraped?.history.gauge(`venue:${venue}:connected`);
-    const last = scraped?.history.gauge(`venue:${venue}:last`);
-    if (stale || connected === undefined) {
+  private judgeFromPrometheus(service: TradingService): Judged {
+    const reading = this.readings.get(service.entityRef);
+    // A cycle waits for its queries, at most their timeout: older than that, a reading is not now.
+    const fresh =
+      reading &&
+      this.now() - reading.at <=
+        3 * this.options.intervalMs + this.options.prometheus!.timeoutMs;
+    if (!reading || !fresh) {
+      const why = reading
+        ? `Prometheus has not been read since ${new Date(
+            reading.at,
+          ).toISOString()}`
+        : 'Not read from Prometheus yet: the first figures come within one interval';
       return {
-        ...base,
-        state: 'unknown',
-        reason: stale
-          ? 'the service has not been scraped recently'
-          : `the service exposes no gekko_venue_connected series for ${venue}`,
+        slos: service.slos.map(slo => unknownSlo(slo, why)),
+        venues: service.venues.map(v => judgeVenue(v, {}, 0, why)),
+        business: {},
+        errors: [why],
       };
     }
-    const age = last === undefined ? undefined : Math.max(0, now / 1000 - last);
-    if (connected < 1) {
-      return {
-        ...base,
-        connected: false,
-        lastMessageAgeSeconds: age,
-        state: 'breach',
-        reason: `disconnected from ${title} (${protocol})`,
-      };
-    }
-    if (age !== undefined && age > VENUE_SILENT_SECONDS) {
-      return {
-        ...base,
-        connected: true,
-        lastMessageAgeSeconds: age,
-        state: 'breach',
-        reason: `connected, but no message for ${Math.round(
-          age,
-        )} s (limit ${VENUE_SILENT_SECONDS} s)`,
-      };
-    }
+    const cannotRead = reading.errors[0];
     return {
-      ...base,
-      connected: true,
-      lastMessageAgeSeconds: age,
-      state: age !== undefined && age > 5 ? 'warning' : 'ok',
-      reason:
-        age === undefined
-          ? 'connected'
-          : `connected, last message ${age.toFixed(1)} s ago`,
-    };
-  }
-
-  private business(scraped: Scraped): BusinessMetrics {
-    const { history } = scraped;
-    const volume = history.increase(['volume'], 60_000);
-    return {
-      volumeUsdPerSecond:
-        volume && volume.spanMs > 0
-          ? (volume.values[0] * 1000) / volume.spanMs
-          : undefined,
-      pnlUsd: history.gauge('pnl'),
-      modelAccuracy: history.gauge('accuracy'),
-      riskExposureUsd: history.gauge('exposure'),
-      riskExposureLimitUsd: history.gauge('exposureLimit'),
+      observedAt: reading.observedAt,
+      slos: service.slos.map(slo => {
+        const read = reading.slos[slo.id];
+        return 'indicators' in read
+          ? judgeSlo(slo, read.indicators)
+          : unknownSlo(slo, read.reason);
+      }),
+      venues: service.venues.map(v =>
+        judgeVenue(
+          v,
+          reading.venues[v] ?? {},
+          reading.at,
+          cannotRead ??
+            `no gekko_venue_connected series for ${v} match ${selectorOf(
+              service,
+            )} in Prometheus`,
+        ),
+      ),
+      business: reading.business,
+      errors: reading.errors,
     };
   }
 
   /** One SLO's indicator over a range, for the charts. */
-  series(
+  async series(
     entityRef: string,
     sloId: string,
     rangeMs: number,
     stepMs: number,
-  ): { t: string; value: number | null }[] {
+  ): Promise<{ t: string; value: number | null }[]> {
     const service = this.service(entityRef);
     const slo = service.slos.find(s => s.id === sloId);
     if (!slo) {
@@ -444,15 +496,115 @@ export class TradingHealth {
         }`,
       );
     }
-    const scraped = this.scraped.get(entityRef);
-    if (!scraped) return [];
-    return indicatorSeries(
-      slo,
-      scraped.history,
-      this.now(),
-      rangeMs,
-      stepMs,
-      scraped.lastCounterKeys,
-    );
+    const now = this.now();
+    const { prometheus } = this.options;
+    if (!prometheus) {
+      const scraped = this.scraped.get(entityRef);
+      if (!scraped) return [];
+      return indicatorSeries(
+        slo,
+        scraped.history,
+        now,
+        rangeMs,
+        stepMs,
+        scraped.lastCounterKeys,
+      );
+    }
+    // Charts are read from Prometheus at most once per interval for the same range and step.
+    for (const [key, cached] of this.seriesCache) {
+      if (now - cached.at >= this.options.intervalMs) {
+        this.seriesCache.delete(key);
+      }
+    }
+    const key = `${entityRef}|${sloId}|${rangeMs}|${stepMs}`;
+    let cached = this.seriesCache.get(key);
+    if (!cached) {
+      const end = now;
+      const start = end - rangeMs + stepMs;
+      const points = seriesFromPrometheus(
+        prometheus,
+        service,
+        slo,
+        start,
+        end,
+        stepMs,
+      ).catch(error => {
+        // The health of the service says why (the same query fails there); the chart is empty.
+        this.options.logger.warn(
+          `The ${sloId} series of ${entityRef} could not be read from Prometheus: ${error.message}`,
+        );
+        const empty: { t: string; value: number | null }[] = [];
+        for (let t = start; t <= end; t += stepMs) {
+          empty.push({ t: new Date(t).toISOString(), value: null });
+        }
+        return empty;
+      });
+      cached = { at: now, points };
+      this.seriesCache.set(key, cached);
+    }
+    return cached.points;
   }
+}
+
+/** What one read of a service gives, before the states are rolled up. */
+interface Judged {
+  /** Epoch ms of the newest sample. */
+  observedAt?: number;
+  slos: SloStatus[];
+  venues: VenueStatus[];
+  business: BusinessMetrics;
+  errors: string[];
+}
+
+function unknownSlo(slo: SloDefinition, reason: string): SloStatus {
+  return { slo, state: 'unknown', burnRates: [], reason };
+}
+
+/**
+ * A venue's state from its connection gauge and the time of its last message (Unix seconds), at
+ * `now` (epoch ms); unknown, for `missing`, without a connection gauge.
+ */
+function judgeVenue(
+  venue: string,
+  gauges: { connected?: number; last?: number },
+  now: number,
+  missing: string,
+): VenueStatus {
+  const { title, protocol } = VENUES[venue];
+  const base = { venue, title, protocol };
+  const { connected, last } = gauges;
+  if (connected === undefined) {
+    return { ...base, state: 'unknown', reason: missing };
+  }
+  const age = last === undefined ? undefined : Math.max(0, now / 1000 - last);
+  if (connected < 1) {
+    return {
+      ...base,
+      connected: false,
+      lastMessageAgeSeconds: age,
+      state: 'breach',
+      reason: `disconnected from ${title} (${protocol})`,
+    };
+  }
+  if (age !== undefined && age > VENUE_SILENT_SECONDS) {
+    return {
+      ...base,
+      connected: true,
+      lastMessageAgeSeconds: age,
+      state: 'breach',
+      reason: `connected, but no message for ${Math.round(
+        age,
+      )} s (limit ${VENUE_SILENT_SECONDS} s)`,
+    };
+  }
+  return {
+    ...base,
+    connected: true,
+    lastMessageAgeSeconds: age,
+    state: age !== undefined && age > 5 ? 'warning' : 'ok',
+    reason:
+      age === undefined
+        ? 'connected'
+        : `connected, last message ${age.toFixed(1)} s ago`,
+  };
 }

@@ -15,6 +15,8 @@ import { AccessGuard } from '../service/AccessGuard';
 import { GekkoCapability } from '../service/createRouter';
 import { AlertEvaluator, AlertTransition } from './AlertEvaluator';
 import { AlertStore } from './AlertStore';
+import { PrometheusAlerts } from './PrometheusAlerts';
+import { PrometheusClient } from './PrometheusClient';
 import { createTradingRouter } from './router';
 import { TradingHealth } from './TradingHealth';
 
@@ -38,15 +40,16 @@ export interface TradingHealthService {
     slo: string,
     rangeMs: number,
     stepMs: number,
-  ): { t: string; value: number | null }[];
+  ): Promise<{ t: string; value: number | null }[]>;
   alerts(entityRef?: string, limit?: number): Promise<TradingAlert[]>;
 }
 
 /**
  * Trading health: the services the catalog declares, judged against their SLOs from their metrics
- * (scraped by the backend itself), the alerts evaluated after each scrape (recorded, audited, and
- * sent to the owning group when critical), and, on the embedded default, the simulator that stands
- * in for the trading services.
+ * (scraped by the backend itself, or read from Prometheus when `gekko.prometheus.baseUrl` is set),
+ * the alerts evaluated after each cycle (by the backend, or Prometheus's own; recorded, audited,
+ * and sent to the owning group when critical), and, on the embedded default, the simulator that
+ * stands in for the trading services.
  */
 export async function createTradingCapability(options: {
   db: Knex;
@@ -89,6 +92,14 @@ export async function createTradingCapability(options: {
     registers: [options.registry],
   });
 
+  const prometheus = config.prometheusBaseUrl
+    ? new PrometheusClient(config.prometheusBaseUrl)
+    : undefined;
+  if (prometheus) {
+    logger.info(
+      `Trading health: SLOs judged and alerts read from Prometheus at ${prometheus.baseUrl}`,
+    );
+  }
   const health = new TradingHealth({
     catalog: options.catalog,
     auth: options.auth,
@@ -102,6 +113,7 @@ export async function createTradingCapability(options: {
             config.simulator!.host
           }:${simulatorPort}/services/${name}/metrics`
       : undefined,
+    prometheus,
     now: options.now,
   });
 
@@ -157,7 +169,10 @@ export async function createTradingCapability(options: {
         );
     }
   };
-  const evaluator = new AlertEvaluator(health, record, await store.firing());
+  const restored = await store.firing();
+  const evaluator = prometheus
+    ? new PrometheusAlerts(prometheus, health, record, restored)
+    : new AlertEvaluator(health, record, restored);
   health.onCycle(async now => {
     try {
       await evaluator.evaluate(now);

@@ -90,7 +90,7 @@ export function createTradingRouter(options: {
       slo: query.slo,
       range: query.range,
       stepSeconds,
-      points: health.series(
+      points: await health.series(
         entityRef,
         query.slo,
         rangeSeconds * 1000,

@@ -184,7 +184,7 @@ describe('generateSloRules', () => {
     expect(
       recordsOf(ruleFile).find(r => r.record === 'gekko:sli:rate1m')?.expr,
     ).toBe(
-      'sum(rate(gekko_market_data_updates_total{job="market-data-coinbase",namespace="gekko"}[1m]))',
+      'sum(rate(gekko_market_data_updates_total{job="market-data-coinbase",namespace="gekko"}[1m])) and on() count(gekko_market_data_updates_total{job="market-data-coinbase",namespace="gekko"} offset 1m)',
     );
   });
 

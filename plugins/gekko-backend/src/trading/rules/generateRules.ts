@@ -216,15 +216,29 @@ function serviceGroup(service: TradingServiceRules): RuleGroup {
 }
 
 /** `metric{matchers,extra}` */
-function series(metric: string, matchers: string[], ...extra: string[]) {
+export function series(metric: string, matchers: string[], ...extra: string[]) {
   return `${metric}{${[...matchers, ...extra].join(',')}}`;
 }
 
 /** The matcher of a bucket; integral boundaries as `1` or `1.0`, as clients differ in writing them. */
-function leMatcher(bucket: number): string {
+export function leMatcher(bucket: number): string {
   return Number.isInteger(bucket)
     ? `le=~"${bucket}(\\\\.0)?"`
     : `le="${bucket}"`;
+}
+
+/**
+ * A throughput's rate over `window`, only where its series are at least that old: rate() divides by
+ * the whole window, so a younger series reads low, and a new service (or a fresh Prometheus) would
+ * start with bad minutes and page for the next five.
+ */
+export function throughputRate(
+  metric: string,
+  matchers: string[],
+  window: string,
+): string {
+  const counter = series(metric, matchers);
+  return `sum(rate(${counter}[${window}])) and on() count(${counter} offset ${window})`;
 }
 
 function sloLabels(service: string, slo: SloDefinition) {
@@ -292,7 +306,7 @@ function sloRecordingRules(
   return [
     {
       record: 'gekko:sli:rate1m',
-      expr: `sum(rate(${series(slo.metric, matchers)}[1m]))`,
+      expr: throughputRate(slo.metric, matchers, '1m'),
       labels,
     },
     {

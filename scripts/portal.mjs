@@ -310,6 +310,17 @@ async function serviceEnv(env) {
     'promtool check metrics',
     'prometheus',
   );
+  tool(
+    'Prometheus',
+    findExecutable('GEKKO_PROMETHEUS', [
+      '/usr/bin/prometheus',
+      '/usr/local/bin/prometheus',
+      '/opt/homebrew/bin/prometheus',
+    ]),
+    'GEKKO_PROMETHEUS',
+    'trading health against a real Prometheus',
+    'prometheus',
+  );
   const chromium = findChromium();
   tool(
     'Chromium',

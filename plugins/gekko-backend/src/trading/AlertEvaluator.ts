@@ -5,7 +5,7 @@ import {
   TradingAlert,
 } from '@gekko/plugin-gekko-common';
 import { createHash } from 'node:crypto';
-import { indicatorsFromHistory } from './historyIndicators';
+import { indicatorSeries, indicatorsFromHistory } from './historyIndicators';
 import { firingBurnPairs } from './judgeSlo';
 import {
   TRADING_ALERT_RULES as RULES,
@@ -141,6 +141,39 @@ export class AlertEvaluator {
         });
       }
       if (slo.kind === 'latency' && indicators.current !== undefined) {
+        // The p99 over 5 minutes, each minute of the last 30, extrapolated an hour ahead (as
+        // predict_linear on gekko:sli:p99_rate5m); 20 minutes of it at least, against noise.
+        const predicted = RULES.latencyBreachPredicted;
+        const points = indicatorSeries(
+          slo,
+          history,
+          now,
+          30 * MINUTE,
+          MINUTE,
+          lastCounterKeys,
+          5 * MINUTE,
+        ).flatMap(p =>
+          p.value === null ? [] : [{ t: Date.parse(p.t), value: p.value }],
+        );
+        const trend = points.length >= 20 ? linearFit(points) : undefined;
+        const ahead = trend?.at(now + predicted.threshold * 1000);
+        out.push({
+          rule: predicted.name,
+          labels: { slo: slo.id },
+          severity: predicted.severity,
+          forMs: forOf(predicted),
+          active:
+            ahead !== undefined &&
+            ahead > slo.threshold &&
+            indicators.current <= slo.threshold,
+          summary: `${slo.title}: p99 ${(indicators.current * 1000).toFixed(
+            1,
+          )} ms rises ${
+            trend ? (trend.slope * MINUTE * 1000).toFixed(2) : '?'
+          } ms a minute: at this trend it passes its ${(
+            slo.threshold * 1000
+          ).toFixed(0)} ms limit within the hour`,
+        });
         const key = `${service.entityRef}|${slo.id}`;
         let band = this.bands.get(key);
         if (!band) this.bands.set(key, (band = new Ewma()));
@@ -262,6 +295,37 @@ export class AlertEvaluator {
         summary: `GPU pool ${match[1]} has ${ready} ready workers, ${
           earlier ?? '?'
         } ten minutes ago: the gateway retries on the others, capacity is at stake`,
+      });
+    }
+
+    // Each GPU's used memory over 30 minutes, an hour ahead, against what it has (used + free).
+    for (const key of Object.keys(latest)) {
+      const match = /^gpu:(.+)\|(.+)\|(.+):used$/.exec(key);
+      if (!match) continue;
+      const [, pool, worker, gpu] = match;
+      const rule = RULES.gpuMemoryExhaustionPredicted;
+      const total =
+        latest[key] + (latest[key.replace(/:used$/, ':free')] ?? NaN);
+      const points = history.gaugeSeries(key, 30 * MINUTE, now);
+      const fit =
+        points.length >= 10 &&
+        points[points.length - 1].t - points[0].t >= 5 * MINUTE
+          ? linearFit(points)
+          : undefined;
+      const ahead = fit?.at(now + rule.threshold * 1000);
+      out.push({
+        rule: rule.name,
+        labels: { pool, worker, gpu },
+        severity: rule.severity,
+        forMs: forOf(rule),
+        active: ahead !== undefined && Number.isFinite(total) && ahead > total,
+        summary: `GPU ${gpu} of ${worker} (pool ${pool}) uses ${latest[
+          key
+        ].toFixed(0)} of ${
+          Number.isFinite(total) ? total.toFixed(0) : '?'
+        } MiB, growing ${
+          fit ? (fit.slope * MINUTE).toFixed(0) : '?'
+        } MiB a minute: at this trend it runs out within the hour`,
       });
     }
 

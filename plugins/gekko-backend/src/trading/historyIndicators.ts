@@ -113,6 +113,8 @@ export function indicatorSeries(
   rangeMs: number,
   stepMs: number,
   lastCounterKeys: readonly string[],
+  /** Each point's window (default: its step), e.g. 5 minutes for a p99 as `gekko:sli:p99_rate5m`. */
+  windowMs = stepMs,
 ): { t: string; value: number | null }[] {
   const points: { t: string; value: number | null }[] = [];
   const prefix = `${slo.id}:le=`;
@@ -120,7 +122,7 @@ export function indicatorSeries(
   for (let t = end - rangeMs + stepMs; t <= end; t += stepMs) {
     let value: number | undefined;
     if (slo.kind === 'latency') {
-      const inc = history.increase(leKeys, stepMs, t);
+      const inc = history.increase(leKeys, windowMs, t);
       value =
         inc &&
         histogramQuantile(
@@ -128,13 +130,13 @@ export function indicatorSeries(
           leKeys.map((k, i) => [Number(k.slice(prefix.length)), inc.values[i]]),
         );
     } else if (slo.kind === 'throughput') {
-      const inc = history.increase([`${slo.id}:total`], stepMs, t);
+      const inc = history.increase([`${slo.id}:total`], windowMs, t);
       value =
         inc && inc.spanMs > 0 ? (inc.values[0] * 1000) / inc.spanMs : undefined;
     } else {
       const inc = history.increase(
         [`${slo.id}:good`, `${slo.id}:total`],
-        stepMs,
+        windowMs,
         t,
       );
       value =

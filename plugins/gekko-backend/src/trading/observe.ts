@@ -114,6 +114,21 @@ export function observe(
     gauges[`pool:${pool}:ready`] = (gauges[`pool:${pool}:ready`] ?? 0) + up;
   }
 
+  // The portal's GPUs' memory (DCGM names, MiB), per GPU of each worker, for the memory trend.
+  for (const [name, suffix] of [
+    ['DCGM_FI_DEV_FB_USED', 'used'],
+    ['DCGM_FI_DEV_FB_FREE', 'free'],
+  ] as const) {
+    for (const m of byName.get(name)?.metrics ?? []) {
+      const { pool, worker, gpu } = m.labels ?? {};
+      const value = num(m.value);
+      if (!pool || !worker || gpu === undefined || !Number.isFinite(value)) {
+        continue;
+      }
+      gauges[`gpu:${pool}|${worker}|${gpu}:${suffix}`] = value;
+    }
+  }
+
   const volume = sum(TRADING_METRICS.tradingVolume);
   if (volume !== undefined) counters.volume = volume;
   const gaugeKeys = {

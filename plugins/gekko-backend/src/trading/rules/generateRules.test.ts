@@ -248,13 +248,14 @@ describe('generateSloRules', () => {
     );
   });
 
-  it('writes venue, risk, memory, anomaly and accuracy alerts per service, and the GPU worker alert for the portal', () => {
+  it('writes venue, risk, memory, anomaly, predicted latency and accuracy alerts per service, and the GPU worker and GPU memory alerts for the portal', () => {
     const names = (group: number) =>
       alertsOf({ groups: [ruleFile.groups[group]] })
         .map(a => a.alert)
         .filter(a => a !== 'GekkoSloErrorBudgetBurn');
     expect(names(0)).toEqual([
       'GekkoLatencyAnomaly',
+      'GekkoLatencyBreachPredicted',
       'GekkoVenueDisconnected',
       'GekkoVenueSilent',
       'GekkoVenueDisconnected',
@@ -264,7 +265,10 @@ describe('generateSloRules', () => {
       'GekkoMemoryExhaustionPredicted',
       'GekkoModelAccuracyDrop',
     ]);
-    expect(names(3)).toEqual(['GekkoGpuWorkerDown']);
+    expect(names(3)).toEqual([
+      'GekkoGpuWorkerDown',
+      'GekkoGpuMemoryExhaustionPredicted',
+    ]);
     const venue = alertsOf(ruleFile).find(
       a => a.alert === 'GekkoVenueDisconnected',
     );
@@ -669,6 +673,92 @@ describeWithPromtool('the generated rules under promtool', () => {
         },
       ],
     );
+    expect(output).toContain('SUCCESS');
+  }, 60_000);
+
+  it('predict a latency breach an hour ahead while the p99 still meets its limit, and not for a flat p99', () => {
+    const rising = { service: 'order-execution', slo: 'order-latency' };
+    const flat = { service: 'order-execution', slo: 'order-latency-flat' };
+    // p99 50 ms rising 1 ms a minute: an hour ahead it is over 100 ms from the second minute on,
+    // so the alert fires after its 5 minutes, while the p99 itself is still ~57 ms; once the p99
+    // is over the limit (at 50 minutes) the burn-rate alerts take over and this one resolves.
+    const output = promtoolTest(
+      withoutAnnotations(generateSloRules([orderExecution])),
+      [
+        {
+          interval: '1m',
+          input_series: [
+            {
+              series: series('gekko:sli:p99_rate5m', rising),
+              values: '0.05+0.001x70',
+            },
+            { series: series('gekko:sli:p99_rate5m', flat), values: '0.06x70' },
+          ],
+          alert_rule_test: [
+            {
+              eval_time: '4m',
+              alertname: 'GekkoLatencyBreachPredicted',
+              exp_alerts: [],
+            },
+            {
+              eval_time: '10m',
+              alertname: 'GekkoLatencyBreachPredicted',
+              exp_alerts: [{ exp_labels: { ...rising, severity: 'warning' } }],
+            },
+            {
+              eval_time: '60m',
+              alertname: 'GekkoLatencyBreachPredicted',
+              exp_alerts: [],
+            },
+          ],
+        },
+      ],
+    );
+    expect(output).toContain('SUCCESS');
+  }, 60_000);
+
+  it('predict a GPU running out of memory an hour ahead, and not a steady one', () => {
+    const growing = { pool: 'cuda-primary', worker: 'w1', gpu: '0' };
+    const steady = { pool: 'cuda-primary', worker: 'w2', gpu: '0' };
+    // 10,000 MiB used of 81,920, growing 1,000 MiB a minute: an hour ahead it is over the total
+    // from minute 12 on (the GPU itself would be full at minute 72).
+    const output = promtoolTest(withoutAnnotations(generateSloRules([])), [
+      {
+        interval: '1m',
+        input_series: [
+          {
+            series: series('DCGM_FI_DEV_FB_USED', growing),
+            values: '10000+1000x30',
+          },
+          {
+            series: series('DCGM_FI_DEV_FB_FREE', growing),
+            values: '71920-1000x30',
+          },
+          { series: series('DCGM_FI_DEV_FB_USED', steady), values: '40000x30' },
+          { series: series('DCGM_FI_DEV_FB_FREE', steady), values: '41920x30' },
+        ],
+        alert_rule_test: [
+          {
+            eval_time: '11m',
+            alertname: 'GekkoGpuMemoryExhaustionPredicted',
+            exp_alerts: [],
+          },
+          {
+            eval_time: '18m',
+            alertname: 'GekkoGpuMemoryExhaustionPredicted',
+            exp_alerts: [
+              {
+                exp_labels: {
+                  ...growing,
+                  severity: 'warning',
+                  service: 'gekko-portal',
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ]);
     expect(output).toContain('SUCCESS');
   }, 60_000);
 

@@ -203,7 +203,12 @@ function serviceGroup(service: TradingServiceRules): RuleGroup {
   const sloRules = service.slos.flatMap(slo => [
     ...sloRecordingRules(service.name, slo, matchers),
     ...BURN_RATE_WINDOWS.map(w => burnAlert(service.name, slo, w)),
-    ...(slo.kind === 'latency' ? [latencyAnomalyAlert(service.name, slo)] : []),
+    ...(slo.kind === 'latency'
+      ? [
+          latencyAnomalyAlert(service.name, slo),
+          latencyBreachPredictedAlert(service.name, slo),
+        ]
+      : []),
   ]);
   return {
     name: `gekko-${service.name}`,
@@ -422,6 +427,28 @@ function latencyAnomalyAlert(
   };
 }
 
+function latencyBreachPredictedAlert(
+  service: string,
+  slo: SloDefinition,
+): AlertingRule {
+  const rule = TRADING_ALERT_RULES.latencyBreachPredicted;
+  const p99 = `gekko:sli:p99_rate5m{${labelMatchers(sloLabels(service, slo))}}`;
+  const limit = Number(slo.threshold.toFixed(6));
+  return {
+    ...alertFields(rule),
+    expr: `predict_linear(${p99}[30m], ${rule.threshold}) > ${limit}\nand ${p99} <= ${limit}`,
+    labels: { severity: rule.severity, ...sloLabels(service, slo) },
+    annotations: {
+      summary: `${service}: ${slo.title} is on course to pass its limit within the hour`,
+      description:
+        `At the trend of the last 30 minutes the p99 reaches {{ $value | humanizeDuration }} in an hour, over the ${Number(
+          (slo.threshold * 1000).toFixed(3),
+        )} ms limit it still meets. ` +
+        'Look for what grows: load, queue depths, a leak, a slower model version.',
+    },
+  };
+}
+
 function venueAlerts(
   service: string,
   venue: string,
@@ -542,6 +569,7 @@ function serviceAlerts(service: string, matchers: string[]): AlertingRule[] {
 
 function portalGroup(): RuleGroup {
   const rule = TRADING_ALERT_RULES.gpuWorkerDown;
+  const memory = TRADING_ALERT_RULES.gpuMemoryExhaustionPredicted;
   const ready = 'sum by (pool) (gekko_worker_up)';
   const before = 'sum by (pool) (gekko_worker_up offset 10m)';
   // Worker ids change when a worker restarts, so losses are counted per pool. A pool whose workers
@@ -559,6 +587,18 @@ function portalGroup(): RuleGroup {
             'Pool {{ $labels.pool }} has {{ $value }} ready workers, fewer than 10 minutes ago. The gateway retries on the others, ' +
             'so capacity is at stake: check the worker hosts (GPU errors, out of memory, node down). ' +
             'A worker removed on purpose causes this too; it resolves 10 minutes after the loss.',
+        },
+      },
+      {
+        ...alertFields(memory),
+        expr: `predict_linear(DCGM_FI_DEV_FB_USED[30m], ${memory.threshold})\n> on(pool, worker, gpu) (DCGM_FI_DEV_FB_USED + on(pool, worker, gpu) DCGM_FI_DEV_FB_FREE)`,
+        labels: { severity: memory.severity, service: 'gekko-portal' },
+        annotations: {
+          summary:
+            'GPU {{ $labels.gpu }} of worker {{ $labels.worker }} (pool {{ $labels.pool }}) is on course to run out of memory within the hour',
+          description:
+            'At the trend of the last 30 minutes its used memory reaches {{ $value | humanize }} MiB in an hour, over what the GPU has. ' +
+            'Check the models deployed to the pool (new versions kept loaded, larger batches) before loads start to fail.',
         },
       },
     ],

@@ -74,6 +74,15 @@ export const TRADING_ALERT_RULES = {
     condition:
       'resident memory, extrapolated linearly from the last 30 minutes, is over gekko_memory_limit_bytes 3600 seconds from now',
   },
+  latencyBreachPredicted: {
+    name: 'GekkoLatencyBreachPredicted',
+    severity: 'warning',
+    for: '5m',
+    scope: 'slo',
+    threshold: 3600,
+    condition:
+      "a latency SLO's p99 (gekko:sli:p99_rate5m), extrapolated linearly from the last 30 minutes, is over its limit 3600 seconds from now while still under it",
+  },
   latencyAnomaly: {
     name: 'GekkoLatencyAnomaly',
     severity: 'warning',
@@ -90,6 +99,15 @@ export const TRADING_ALERT_RULES = {
     scope: 'service',
     threshold: 0.52,
     condition: 'gekko_model_accuracy_ratio is under 0.52',
+  },
+  gpuMemoryExhaustionPredicted: {
+    name: 'GekkoGpuMemoryExhaustionPredicted',
+    severity: 'warning',
+    for: '5m',
+    scope: 'pool',
+    threshold: 3600,
+    condition:
+      "a GPU's used memory (the portal's DCGM_FI_DEV_FB_USED, MiB), extrapolated linearly from the last 30 minutes, is over its total (used + free) 3600 seconds from now",
   },
   gpuWorkerDown: {
     name: 'GekkoGpuWorkerDown',

@@ -1,20 +1,15 @@
 import express from 'express';
 import Router from 'express-promise-router';
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import { Registry } from 'prom-client';
 import request from 'supertest';
+import { findTestBinary } from '../__testUtils__/binaries';
 import { apiMetrics } from './ApiMetrics';
 
-const promtool =
-  process.env.GEKKO_PROMTOOL ||
-  (fs.existsSync('/usr/bin/promtool') ? '/usr/bin/promtool' : undefined);
-if (!promtool) {
-  // eslint-disable-next-line no-console
-  console.warn(
-    'SKIPPED: promtool check metrics of the API metrics — no promtool (Debian package prometheus, or GEKKO_PROMTOOL)',
-  );
-}
+const promtool = findTestBinary(
+  'promtool',
+  'promtool check metrics of the API metrics',
+);
 const itWithPromtool = promtool ? it : it.skip;
 
 describe('apiMetrics', () => {

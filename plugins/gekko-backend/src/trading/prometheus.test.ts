@@ -1,5 +1,4 @@
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
-import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { ServiceHealth, TradingAlert } from '@gekko/plugin-gekko-common';
 import { DEFAULT_SERVICES, TradingSimulator } from '@gekko/trading-simulator';
@@ -21,16 +20,13 @@ import { PrometheusClient } from './PrometheusClient';
 import { tradingServicesFromCatalog } from './rules/catalogRules';
 import { generateSloRules, renderRuleFile } from './rules/generateRules';
 import { TradingHealth } from './TradingHealth';
+import { findTestBinary } from '../__testUtils__/binaries';
+import { tradingComponent } from './__testUtils__/tradingEntities';
 
-const prometheusBinary =
-  process.env.GEKKO_PROMETHEUS ??
-  (fs.existsSync('/usr/bin/prometheus') ? '/usr/bin/prometheus' : undefined);
-if (!prometheusBinary) {
-  // eslint-disable-next-line no-console
-  console.warn(
-    'SKIPPED: trading health against a real Prometheus — no prometheus at /usr/bin/prometheus; set GEKKO_PROMETHEUS to one',
-  );
-}
+const prometheusBinary = findTestBinary(
+  'prometheus',
+  'trading health against a real Prometheus',
+);
 /** `describe`, or `describe.skip` where Prometheus is missing: its tests then count as skipped. */
 const describeWithPrometheus = prometheusBinary ? describe : describe.skip;
 
@@ -41,20 +37,8 @@ const INTERVAL_MS = 1_000;
 
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
 
-const component = (
-  name: string,
-  annotations: Record<string, string>,
-): Entity => ({
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'Component',
-  metadata: { name, namespace: 'default', annotations },
-  spec: {
-    type: 'service',
-    lifecycle: 'production',
-    owner: 'group:default/trading-ops',
-    system: 'gordon-gekko',
-  },
-});
+const component = (name: string, annotations: Record<string, string>) =>
+  tradingComponent(name, annotations);
 
 const healthy = ['order-execution', 'risk-engine', 'market-data-coinbase'];
 const entities = [

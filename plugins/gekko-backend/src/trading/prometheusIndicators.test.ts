@@ -10,16 +10,12 @@ import {
   sloIndicatorsOf,
 } from './prometheusIndicators';
 import { generateSloRules, RecordingRule } from './rules/generateRules';
+import { findTestBinary } from '../__testUtils__/binaries';
 
-const promtool =
-  process.env.GEKKO_PROMTOOL ??
-  (fs.existsSync('/usr/bin/promtool') ? '/usr/bin/promtool' : undefined);
-if (!promtool) {
-  // eslint-disable-next-line no-console
-  console.warn(
-    'SKIPPED: the throughput queries under promtool — no promtool at /usr/bin/promtool; set GEKKO_PROMTOOL to one',
-  );
-}
+const promtool = findTestBinary(
+  'promtool',
+  'the throughput queries under promtool',
+);
 /** `describe`, or `describe.skip` where promtool is missing: its tests then count as skipped. */
 const describeWithPromtool = promtool ? describe : describe.skip;
 

@@ -1,5 +1,4 @@
 import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
-import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { NotificationService } from '@backstage/plugin-notifications-node';
 import { ServiceHealth, TradingAlert } from '@gekko/plugin-gekko-common';
@@ -11,6 +10,7 @@ import { openGekkoDatabase } from '../database/migrations';
 import { AccessGuard } from '../service/AccessGuard';
 import { createRouter } from '../service/createRouter';
 import { createTradingCapability } from './createTradingCapability';
+import { tradingComponent } from './__testUtils__/tradingEntities';
 
 jest.setTimeout(120_000);
 
@@ -20,17 +20,7 @@ const component = (
   name: string,
   owner: string,
   annotations: Record<string, string>,
-): Entity => ({
-  apiVersion: 'backstage.io/v1alpha1',
-  kind: 'Component',
-  metadata: { name, namespace: 'default', annotations },
-  spec: {
-    type: 'service',
-    lifecycle: 'production',
-    owner,
-    system: 'gordon-gekko',
-  },
-});
+) => tradingComponent(name, annotations, owner);
 
 const entities = [
   component('order-execution', 'group:default/trading-ops', {

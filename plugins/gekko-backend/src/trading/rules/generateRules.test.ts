@@ -17,16 +17,9 @@ import {
   renderRuleFile,
 } from './generateRules';
 import { TRADING_ALERT_RULES } from './tradingAlertRules';
+import { findTestBinary } from '../../__testUtils__/binaries';
 
-const promtool =
-  process.env.GEKKO_PROMTOOL ??
-  (fs.existsSync('/usr/bin/promtool') ? '/usr/bin/promtool' : undefined);
-if (!promtool) {
-  // eslint-disable-next-line no-console
-  console.warn(
-    'SKIPPED: promtool check/test rules — no promtool at /usr/bin/promtool; set GEKKO_PROMTOOL to one',
-  );
-}
+const promtool = findTestBinary('promtool', 'promtool check/test rules');
 /** `describe`, or `describe.skip` where promtool is missing: its tests then count as skipped. */
 const describeWithPromtool = promtool ? describe : describe.skip;
 

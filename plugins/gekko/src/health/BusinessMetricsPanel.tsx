@@ -2,7 +2,7 @@ import { InfoCard } from '@backstage/core-components';
 import { Flex } from '@backstage/ui';
 import type { BusinessMetrics } from '@gekko/plugin-gekko-common';
 import { UsageBar } from '../utilization/UsageBar';
-import { Facts } from './Facts';
+import { Facts } from '../components/Facts';
 import {
   formatAccuracy,
   formatPnl,

@@ -2,7 +2,7 @@ import { InfoCard } from '@backstage/core-components';
 import { Alert, Flex, Text } from '@backstage/ui';
 import type { HealthState, ServiceHealth } from '@gekko/plugin-gekko-common';
 import { Timestamp } from '../components/Timestamp';
-import { Facts } from './Facts';
+import { Facts } from '../components/Facts';
 import { HEALTH_STATE_MEANING } from './healthStates';
 import { HealthStateStatus } from './HealthStateStatus';
 

@@ -30,7 +30,13 @@ import type {
   GpuPool,
   UpdateGpuPoolRequest,
 } from './pools';
-import type { HealthState, ServiceHealth, TradingAlert } from './trading';
+import type {
+  ServiceHealth,
+  ServiceHealthSummary,
+  SloSeries,
+  SloSeriesQuery,
+  TradingAlert,
+} from './trading';
 
 /**
  * How a {@link GekkoClient} reaches the backend: the same shape as the clients Backstage generates
@@ -65,44 +71,6 @@ export interface BinaryPrediction {
   worker: string;
   provider: string;
   outputs: Record<string, { shape: number[]; data: Float32Array }>;
-}
-
-/** A trading service in a list or a System's roll-up (`GET /health/services`). @public */
-export interface ServiceHealthSummary {
-  entityRef: string;
-  title?: string;
-  /** The ref of its System, e.g. `system:default/gordon-gekko`. */
-  system?: string;
-  owner?: string;
-  state: HealthState;
-  slos: Array<{ id: string; title: string; state: HealthState }>;
-  /** Alerts firing now (pending ones not counted). */
-  firingAlerts: number;
-}
-
-/** Which SLO indicator to draw, over what range (at most `3d`), and at what step (at least `5s`). @public */
-export interface SloSeriesQuery {
-  entityRef: string;
-  /** The SLO's id, as in `gekko.io/slos`. */
-  slo: string;
-  /** A duration such as `1h` or `1d`; the backend's default is `1h`. */
-  range?: string;
-  /** A duration such as `1m`; by default the backend draws about 120 points. */
-  step?: string;
-}
-
-/**
- * One SLO's indicator over time, oldest first: p99 seconds (latency), updates per second
- * (throughput) or the good ratio (availability); `null` where there was no data.
- *
- * @public
- */
-export interface SloSeries {
-  entityRef: string;
-  slo: string;
-  range: string;
-  stepSeconds: number;
-  points: Array<{ t: string; value: number | null }>;
 }
 
 type Query = Record<string, string | number | undefined>;

@@ -17,12 +17,13 @@ import {
   SloDefinition,
   SloStatus,
   TradingAlert,
-  VenueStatus,
   VENUES,
+  VenueStatus,
+  worstHealthState,
 } from '@gekko/plugin-gekko-common';
 import type { HealthTarget } from '../config/readGekkoConfig';
 import { indicatorSeries, indicatorsFromHistory } from './historyIndicators';
-import { judgeSlo, worstState } from './judgeSlo';
+import { judgeSlo } from './judgeSlo';
 import { MetricFamily, observe } from './observe';
 import { PrometheusClient } from './PrometheusClient';
 import {
@@ -347,7 +348,7 @@ export class TradingHealth {
       state:
         service.problems.length && !judged.slos.length
           ? 'unknown'
-          : worstState(states),
+          : worstHealthState(states),
       source: this.source,
       observedAt:
         judged.observedAt !== undefined

@@ -2,8 +2,8 @@ import { AuthService, LoggerService } from '@backstage/backend-plugin-api';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import { NotificationService } from '@backstage/plugin-notifications-node';
 import {
-  HealthState,
   ServiceHealth,
+  ServiceHealthSummary,
   TradingAlert,
 } from '@gekko/plugin-gekko-common';
 import { TradingSimulator } from '@gekko/trading-simulator';
@@ -20,21 +20,10 @@ import { PrometheusClient } from './PrometheusClient';
 import { createTradingRouter } from './router';
 import { TradingHealth } from './TradingHealth';
 
-/** A service's state in a list or a System's roll-up. */
-export interface ServiceSummary {
-  entityRef: string;
-  title?: string;
-  system?: string;
-  owner?: string;
-  state: HealthState;
-  slos: { id: string; title: string; state: HealthState }[];
-  firingAlerts: number;
-}
-
 /** What the routes ask of trading health. */
 export interface TradingHealthService {
   get(entityRef: string): Promise<ServiceHealth>;
-  summaries(system?: string): Promise<ServiceSummary[]>;
+  summaries(system?: string): Promise<ServiceHealthSummary[]>;
   series(
     entityRef: string,
     slo: string,

@@ -22,9 +22,6 @@ export interface SloIndicators {
 
 export { SLO_WINDOWS };
 
-/** @deprecated use `worstHealthState` of gekko-common. */
-export { worstHealthState as worstState } from '@gekko/plugin-gekko-common';
-
 /** A latency at which a warning starts: 80 % of the limit. */
 const NEAR = 0.8;
 

@@ -15,6 +15,7 @@ import { AccessGuard } from '../service/AccessGuard';
 import { GekkoCapability } from '../service/createRouter';
 import { AlertEvaluator, AlertTransition } from './AlertEvaluator';
 import { AlertStore } from './AlertStore';
+import { infoAlertOf } from './infoAlerts';
 import { PrometheusAlerts } from './PrometheusAlerts';
 import { PrometheusClient } from './PrometheusClient';
 import { createTradingRouter } from './router';
@@ -172,6 +173,19 @@ export async function createTradingCapability(options: {
     }
   });
   health.start();
+
+  // Info alerts: deployments that end and configuration changes, from their audit records.
+  options.trail.onCommitted(committed => {
+    const info = infoAlertOf(committed);
+    if (!info) return;
+    store
+      .save(info)
+      .catch(error =>
+        logger.warn(
+          `Could not record the info alert of audit record ${committed.seq}: ${error}`,
+        ),
+      );
+  });
 
   const alertsOf = async (entityRef?: string, limit = 50) => {
     const live = evaluator.list(entityRef);

@@ -9,6 +9,7 @@ import { AuditTrail } from '../audit/AuditTrail';
 import { openGekkoDatabase } from '../database/migrations';
 import { AccessGuard } from '../service/AccessGuard';
 import { createRouter } from '../service/createRouter';
+import { until } from '../__testUtils__/until';
 import { createTradingCapability } from './createTradingCapability';
 import { tradingComponent } from './__testUtils__/tradingEntities';
 
@@ -332,6 +333,43 @@ describe('trading health on a simulated clock', () => {
         message: expect.stringMatching(message),
       });
     }
+  });
+
+  it('records deployments that end and configuration changes as info alerts of their entity, from the audit trail', async () => {
+    await trail.append({
+      actor: 'user:default/priya',
+      action: 'deployment.rolled_back',
+      target: 'component:default/order-execution',
+      outcome: 'success',
+      details: { deployment: 'd-42', reason: 'p99 over its limit' },
+    });
+    // Refused changes and the alerts' own records are no events.
+    await trail.append({
+      actor: 'user:default/sam',
+      action: 'pool.update',
+      target: 'component:default/order-execution',
+      outcome: 'denied',
+    });
+    const info = await until(
+      async () =>
+        (await alertsOf('order-execution')).find(a => a.severity === 'info'),
+      'the info alert',
+    );
+    expect(info).toMatchObject({
+      rule: 'GekkoDeploymentFinished',
+      state: 'resolved',
+      labels: { action: 'deployment.rolled_back' },
+      summary: expect.stringMatching(
+        /^Deployment d-42 was rolled back: p99 over its limit \(by user:default\/priya, audit record \d+\)$/,
+      ),
+    });
+    expect(
+      (await alertsOf('order-execution')).filter(a => a.severity === 'info'),
+    ).toHaveLength(1);
+    // Info alerts are for the tab: nobody is notified.
+    expect(sent.map(n => n.payload.title)).not.toContainEqual(
+      expect.stringMatching(/GekkoDeploymentFinished/),
+    );
   });
 
   it('draws an SLO over time and rolls the System up', async () => {

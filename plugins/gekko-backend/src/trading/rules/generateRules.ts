@@ -570,6 +570,7 @@ function serviceAlerts(service: string, matchers: string[]): AlertingRule[] {
 function portalGroup(): RuleGroup {
   const rule = TRADING_ALERT_RULES.gpuWorkerDown;
   const memory = TRADING_ALERT_RULES.gpuMemoryExhaustionPredicted;
+  const finished = TRADING_ALERT_RULES.deploymentFinished;
   const ready = 'sum by (pool) (gekko_worker_up)';
   const before = 'sum by (pool) (gekko_worker_up offset 10m)';
   // Worker ids change when a worker restarts, so losses are counted per pool. A pool whose workers
@@ -587,6 +588,16 @@ function portalGroup(): RuleGroup {
             'Pool {{ $labels.pool }} has {{ $value }} ready workers, fewer than 10 minutes ago. The gateway retries on the others, ' +
             'so capacity is at stake: check the worker hosts (GPU errors, out of memory, node down). ' +
             'A worker removed on purpose causes this too; it resolves 10 minutes after the loss.',
+        },
+      },
+      {
+        ...alertFields(finished),
+        expr: 'sum by (outcome) (increase(gekko_deployments_total[5m])) > 0',
+        labels: { severity: finished.severity, service: 'gekko-portal' },
+        annotations: {
+          summary: 'Deployments ended: {{ $labels.outcome }}',
+          description:
+            '{{ $value | humanize }} deployments ended {{ $labels.outcome }} in the last 5 minutes. For information: the Deployments tab of each entity shows which and why.',
         },
       },
       {

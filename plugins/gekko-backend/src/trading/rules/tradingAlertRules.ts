@@ -13,6 +13,8 @@ export interface TradingAlertRule {
   threshold?: number;
   /** When it fires, in words. */
   condition: string;
+  /** Evaluated by the backend alone: Prometheus has no metric of it, so no rule is generated. */
+  backendOnly?: true;
 }
 
 /**
@@ -108,6 +110,21 @@ export const TRADING_ALERT_RULES = {
     threshold: 3600,
     condition:
       "a GPU's used memory (the portal's DCGM_FI_DEV_FB_USED, MiB), extrapolated linearly from the last 30 minutes, is over its total (used + free) 3600 seconds from now",
+  },
+  deploymentFinished: {
+    name: 'GekkoDeploymentFinished',
+    severity: 'info',
+    scope: 'service',
+    condition:
+      'a deployment ended in the last 5 minutes (gekko_deployments_total rose), by outcome; the backend records each one, and each change of a pool or a model version, as an info alert of its entity',
+  },
+  configurationChanged: {
+    name: 'GekkoConfigurationChanged',
+    severity: 'info',
+    scope: 'service',
+    backendOnly: true,
+    condition:
+      'a GPU pool or a model version of the entity was created, changed, registered, deployed or undeployed (from its audit record; the backend only, Prometheus has no metric of it)',
   },
   gpuWorkerDown: {
     name: 'GekkoGpuWorkerDown',

@@ -1,15 +1,7 @@
-import { TRADING_METRICS } from '@gekko/plugin-gekko-common';
+import { LATENCY_BUCKETS, TRADING_METRICS } from '@gekko/plugin-gekko-common';
 
-/**
- * Histogram buckets, in seconds. Every default SLO threshold (10, 25, 50 and 100 ms) is a boundary,
- * so the share of good events is read exactly, not interpolated.
- *
- * @public
- */
-export const LATENCY_BUCKETS = [
-  0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.075,
-  0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.5, 1, 2.5, 5,
-];
+/** The shared bucket bounds, in seconds (gekko-common's `LATENCY_BUCKETS`). @public */
+export { LATENCY_BUCKETS };
 
 /** What one simulated service exposes, and at what levels when healthy. @public */
 export interface SimulatedServiceSpec {

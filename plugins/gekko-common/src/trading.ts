@@ -134,6 +134,18 @@ export const DEFAULT_SLOS: Record<string, SloDefinition> = {
   },
 };
 
+/**
+ * Bucket bounds (seconds) of every latency histogram the portal reads: the trading services', the
+ * simulator's and the portal's own. Every default SLO limit (25, 50, 100 ms) is one, so the share of
+ * good events is read exactly, in the backend and in the generated rules alike.
+ *
+ * @public
+ */
+export const LATENCY_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.075,
+  0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.5, 1, 2.5, 5,
+];
+
 /** The error budget's window, in seconds (30 days). @public */
 export const SLO_WINDOW_SECONDS = 30 * 24 * 3600;
 

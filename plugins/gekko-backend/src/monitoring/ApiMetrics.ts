@@ -1,15 +1,6 @@
 import type { RequestHandler } from 'express';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { TRADING_METRICS } from '@gekko/plugin-gekko-common';
-
-/**
- * Latency buckets in seconds with a bound at every default SLO limit (25, 50 and 100 ms), so that
- * the SLO's good events are an exact bucket, as the generated rules read them.
- */
-export const API_LATENCY_BUCKETS = [
-  0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.075,
-  0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.5, 1, 2.5, 5,
-];
+import { LATENCY_BUCKETS, TRADING_METRICS } from '@gekko/plugin-gekko-common';
 
 /**
  * The portal's own API metrics, which the Gekko Portal component is judged on (API p99 < 50 ms,
@@ -21,7 +12,7 @@ export function apiMetrics(registry: Registry): RequestHandler {
     name: TRADING_METRICS.apiLatency,
     help: 'Latency of the gekko API by route, method and status code',
     labelNames: ['route', 'method', 'code'],
-    buckets: API_LATENCY_BUCKETS,
+    buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
   const requests = new Counter({

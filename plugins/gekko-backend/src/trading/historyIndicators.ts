@@ -1,10 +1,10 @@
 import {
   durationSeconds,
   SLO_WINDOW_SECONDS,
+  SLO_WINDOWS,
   SloDefinition,
 } from '@gekko/plugin-gekko-common';
 import type { SloIndicators } from './judgeSlo';
-import { SLO_WINDOWS } from './judgeSlo';
 import type { ServiceHistory } from './ServiceHistory';
 
 /**

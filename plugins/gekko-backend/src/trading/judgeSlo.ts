@@ -20,12 +20,10 @@ export interface SloIndicators {
   budgetErrorRatio?: number;
 }
 
-export { SLO_WINDOWS };
-
 /** A latency at which a warning starts: 80 % of the limit. */
 const NEAR = 0.8;
 
-function describe(slo: SloDefinition, value: number): string {
+function formatValue(slo: SloDefinition, value: number): string {
   if (slo.kind === 'latency') return `${(value * 1000).toPrecision(3)} ms`;
   if (slo.kind === 'throughput')
     return `${Math.round(value).toLocaleString('en-US')}/s`;
@@ -97,17 +95,17 @@ export function judgeSlo(
     if (slo.kind === 'latency') {
       past = current > slo.threshold;
       near = current >= NEAR * slo.threshold;
-      now = `p99 ${describe(
+      now = `p99 ${formatValue(
         slo,
         current,
-      )} over the last 5 min, limit ${describe(slo, slo.threshold)}`;
+      )} over the last 5 min, limit ${formatValue(slo, slo.threshold)}`;
     } else if (slo.kind === 'throughput') {
       past = current < slo.threshold;
       near = current < slo.threshold * 1.05;
-      now = `${describe(
+      now = `${formatValue(
         slo,
         current,
-      )} over the last minute, objective at least ${describe(
+      )} over the last minute, objective at least ${formatValue(
         slo,
         slo.threshold,
       )}`;
@@ -116,10 +114,13 @@ export function judgeSlo(
       // burn-rate pairs judge availability (a page at 14.4× the budget); the 5-minute ratio only
       // warns.
       near = current < slo.objective;
-      now = `${describe(
+      now = `${formatValue(
         slo,
         current,
-      )} good over the last 5 min, objective ${describe(slo, slo.objective)}`;
+      )} good over the last 5 min, objective ${formatValue(
+        slo,
+        slo.objective,
+      )}`;
     }
   }
 

@@ -1,9 +1,8 @@
-import { parseSloAnnotation } from '@gekko/plugin-gekko-common';
+import { parseSloAnnotation, SLO_WINDOWS } from '@gekko/plugin-gekko-common';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SLO_WINDOWS } from './judgeSlo';
 import {
   errorRatioQuery,
   indicatorQuery,

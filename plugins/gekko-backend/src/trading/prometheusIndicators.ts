@@ -3,10 +3,11 @@ import {
   durationSeconds,
   GEKKO_ANNOTATIONS,
   SLO_WINDOW_SECONDS,
+  SLO_WINDOWS,
   SloDefinition,
   TRADING_METRICS,
 } from '@gekko/plugin-gekko-common';
-import { SLO_WINDOWS, SloIndicators } from './judgeSlo';
+import type { SloIndicators } from './judgeSlo';
 import {
   PrometheusClient,
   PrometheusError,

@@ -15,6 +15,34 @@ export const axisStyle = {
   stroke: chartColours.axis,
 } as const;
 
+/** A vertical axis's label (its unit), rotated along the axis. */
+export function yAxisLabel(value: string) {
+  return {
+    value,
+    angle: -90,
+    position: 'insideLeft',
+    style: { textAnchor: 'middle', fill: chartColours.axis, fontSize: 12 },
+  } as const;
+}
+
+/** The props of a time axis over `[from, to]` (epoch ms) with the given ticks, shown as clock times. */
+export function timeAxisProps(
+  from: number,
+  to: number,
+  ticks: number[],
+  formatTick: (time: number) => string,
+) {
+  return {
+    dataKey: 't',
+    type: 'number',
+    scale: 'time',
+    domain: [from, to],
+    ticks,
+    tickFormatter: formatTick,
+    ...axisStyle,
+  } as const;
+}
+
 /** The style of a tooltip box. */
 export const tooltipStyle = {
   backgroundColor: chartColours.tooltipBackground,

@@ -13,7 +13,9 @@ import {
   ChartFigure,
   axisStyle,
   chartColours,
+  timeAxisProps,
   tooltipStyle,
+  yAxisLabel,
 } from '../components/ChartFigure';
 import { timeTicks } from '../utilization/chartData';
 import { formatClock } from '../utilization/format';
@@ -71,28 +73,13 @@ export function SloChart(props: {
       >
         <CartesianGrid strokeDasharray="3 3" stroke={chartColours.grid} />
         <XAxis
-          dataKey="t"
-          type="number"
-          scale="time"
-          domain={[from, to]}
-          ticks={timeTicks(from, to, tickMs)}
-          tickFormatter={formatClock}
-          {...axisStyle}
+          {...timeAxisProps(from, to, timeTicks(from, to, tickMs), formatClock)}
         />
         <YAxis
           domain={slo.kind === 'availability' ? ['auto', 100] : [0, 'auto']}
           width={72}
           {...axisStyle}
-          label={{
-            value: unit.axisLabel,
-            angle: -90,
-            position: 'insideLeft',
-            style: {
-              textAnchor: 'middle',
-              fill: chartColours.axis,
-              fontSize: 12,
-            },
-          }}
+          label={yAxisLabel(unit.axisLabel)}
         />
         <Tooltip
           labelFormatter={time => formatClock(Number(time))}

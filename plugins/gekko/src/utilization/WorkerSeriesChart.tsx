@@ -2,7 +2,9 @@ import {
   ChartFigure,
   axisStyle,
   chartColours as colours,
+  timeAxisProps,
   tooltipStyle,
+  yAxisLabel,
 } from '../components/ChartFigure';
 import {
   CartesianGrid,
@@ -61,29 +63,14 @@ export function WorkerSeriesChart(props: WorkerSeriesChartProps) {
       >
         <CartesianGrid strokeDasharray="3 3" stroke={colours.grid} />
         <XAxis
-          dataKey="t"
-          type="number"
-          scale="time"
-          domain={[props.from, props.to]}
-          ticks={props.ticks}
-          tickFormatter={formatClock}
-          {...axisStyle}
+          {...timeAxisProps(props.from, props.to, props.ticks, formatClock)}
         />
         <YAxis
           domain={props.yDomain}
           width={72}
           allowDecimals={false}
           {...axisStyle}
-          label={{
-            value: props.axisLabel,
-            angle: -90,
-            position: 'insideLeft',
-            style: {
-              textAnchor: 'middle',
-              fill: colours.axis,
-              fontSize: 12,
-            },
-          }}
+          label={yAxisLabel(props.axisLabel)}
         />
         <Tooltip
           labelFormatter={time => formatTime(Number(time))}

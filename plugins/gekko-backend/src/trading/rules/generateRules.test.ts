@@ -1,4 +1,8 @@
-import { DEFAULT_SLOS, parseSloAnnotation } from '@gekko/plugin-gekko-common';
+import {
+  DEFAULT_SLOS,
+  parseSloAnnotation,
+  SLO_WINDOWS,
+} from '@gekko/plugin-gekko-common';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,7 +14,6 @@ import {
   GENERATE_COMMAND,
   RecordingRule,
   RuleFile,
-  SLO_WINDOWS,
   TradingServiceRules,
   generateSloRules,
   latencyBucket,

@@ -1,11 +1,12 @@
 import {
   BURN_RATE_WINDOWS,
   BurnRateWindow,
+  LATENCY_BUCKETS,
   SLO_WINDOW_SECONDS,
+  SLO_WINDOWS,
   SloDefinition,
   TRADING_METRICS,
   VENUES,
-  durationSeconds,
 } from '@gekko/plugin-gekko-common';
 import { TRADING_ALERT_RULES, TradingAlertRule } from './tradingAlertRules';
 
@@ -48,17 +49,6 @@ export interface RuleGroup {
 export interface RuleFile {
   groups: RuleGroup[];
 }
-
-/** Bucket boundaries (seconds) of the trading services' latency histograms. */
-export const LATENCY_BUCKETS_SECONDS = [
-  0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.075,
-  0.08, 0.1, 0.125, 0.15, 0.2, 0.25, 0.5, 1, 2.5, 5,
-];
-
-/** Every window of `BURN_RATE_WINDOWS`, shortest first: one recording rule each per SLO. */
-export const SLO_WINDOWS = [
-  ...new Set(BURN_RATE_WINDOWS.flatMap(w => [w.long, w.short])),
-].sort((a, b) => durationSeconds(a) - durationSeconds(b));
 
 /** The command that writes the rule file, named in its header. */
 export const GENERATE_COMMAND =
@@ -107,9 +97,7 @@ export function selectorMatchers(selector: string): string[] {
  * reverse. Undefined when the threshold is under the smallest boundary.
  */
 export function latencyBucket(thresholdSeconds: number): number | undefined {
-  return LATENCY_BUCKETS_SECONDS.filter(
-    b => b <= thresholdSeconds * (1 + 1e-9),
-  ).pop();
+  return LATENCY_BUCKETS.filter(b => b <= thresholdSeconds * (1 + 1e-9)).pop();
 }
 
 /** The keys of a rule in the order Prometheus' documentation writes them. */
@@ -261,7 +249,7 @@ function sloRecordingRules(
     const bucket = latencyBucket(slo.threshold);
     if (bucket === undefined) {
       throw new Error(
-        `${service}: ${slo.id}'s limit of ${slo.threshold} s is under the smallest histogram bucket (${LATENCY_BUCKETS_SECONDS[0]} s)`,
+        `${service}: ${slo.id}'s limit of ${slo.threshold} s is under the smallest histogram bucket (${LATENCY_BUCKETS[0]} s)`,
       );
     }
     const onBoundary = Math.abs(bucket - slo.threshold) <= slo.threshold * 1e-9;

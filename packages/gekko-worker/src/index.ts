@@ -21,11 +21,20 @@ export * from './runtime/inspectOnnx';
 export * from './transport/nats/NatsWorkerServer';
 export * from './transport/nats/NatsControlPlane';
 export * from './transport/nats/NatsWorkerConnection';
-export { describeNatsAuth } from './transport/nats/connectNats';
-export type { NatsAuth, NatsLinkOptions } from './transport/nats/connectNats';
+export {
+  describeNatsAuth,
+  describeNatsTls,
+} from './transport/nats/connectNats';
+export type {
+  NatsAuth,
+  NatsLinkOptions,
+  NatsTls,
+} from './transport/nats/connectNats';
+export * from './transport/nats/natsServerConfig';
 export {
   DEFAULT_SUBJECT_PREFIX,
   NATS_HEADERS,
+  NATS_SUBJECT_LAYOUT_VERSION,
   defaultNatsWorkerId,
   isSafeNatsToken,
   natsSubjects,

@@ -1,4 +1,8 @@
-import { startNatsWorker } from '../transport/nats/NatsWorkerServer';
+import {
+  NatsWorkerRefusedError,
+  startNatsWorker,
+} from '../transport/nats/NatsWorkerServer';
+import { runNatsUser } from './natsUser';
 import {
   CLI_HELP,
   CliUsageError,
@@ -20,13 +24,15 @@ const processIo: CliIo = {
 /**
  * Runs `gekko-worker` with `argv` (the arguments after the script) until SIGINT or SIGTERM, then
  * stops gracefully. Resolves with the exit code: 0 after a graceful stop or `--help`, 2 for a bad
- * command line, 1 when NATS cannot be reached or the connection closes for good.
+ * command line, 1 when NATS cannot be reached, refuses this worker, or the connection closes for
+ * good. `gekko-worker nats-user …` makes a worker's NATS identity instead (see `runNatsUser`).
  */
 export async function runCli(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
   io: CliIo = processIo,
 ): Promise<number> {
+  if (argv[0] === 'nats-user') return runNatsUser(argv.slice(1), io);
   const log = (line: string) =>
     io.stderr(`${new Date().toISOString()} gekko-worker ${line}\n`);
 
@@ -52,6 +58,7 @@ export async function runCli(
     worker = await startNatsWorker({
       servers: config.servers,
       auth: config.auth,
+      tls: config.tls,
       pool: config.pool,
       id: config.id,
       modelsDir: config.modelsDir,
@@ -61,6 +68,10 @@ export async function runCli(
       logger: log,
     });
   } catch (error) {
+    if (error instanceof NatsWorkerRefusedError) {
+      // Already logged when the server refused.
+      return 1;
+    }
     log(
       `cannot connect to NATS at ${config.servers.map(redactUrl).join(', ')}: ${
         error instanceof Error ? error.message : error

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { NatsAuth } from '../transport/nats/connectNats';
+import type { NatsAuth, NatsTls } from '../transport/nats/connectNats';
 import {
   DEFAULT_SUBJECT_PREFIX,
   isSafeNatsToken,
@@ -9,6 +9,7 @@ import {
 
 /** What `gekko-worker --help` prints. */
 export const CLI_HELP = `Usage: gekko-worker --nats <url[,url]> --pool <name> [options]
+       gekko-worker nats-user --pool <name> --id <id> [--nkey-seed-out <file>]
 
 Runs a Gekko inference worker that dials out to NATS, joins a GPU pool and serves its models.
 
@@ -18,15 +19,22 @@ Options:
   --id <id>               worker id: letters, digits, '-' and '_' (default: host-pid-random)
   --models-dir <dir>      local copy of the models (env GEKKO_MODELS_DIR); models missing
                           here are fetched from the control plane
-  --creds <file>          NATS credentials file (JWT + nkey seed) (env GEKKO_NATS_CREDS)
   --nkey-seed <file>      NATS nkey seed file (env GEKKO_NATS_NKEY_SEED)
+  --password-file <file>  file holding the password of GEKKO_NATS_USER
+                          (env GEKKO_NATS_PASSWORD_FILE)
+  --creds <file>          NATS credentials file (JWT + nkey seed) (env GEKKO_NATS_CREDS)
+  --tls-ca <file>         trust this CA for TLS to NATS (env GEKKO_NATS_TLS_CA)
+  --tls-cert <file>       client certificate, for servers that verify clients
+  --tls-key <file>        its key (env GEKKO_NATS_TLS_CERT, GEKKO_NATS_TLS_KEY)
   --heartbeat-ms <ms>     heartbeat interval (default 1000)
   --threads <n>           onnxruntime intra-op threads per inference (default: all cores)
   --subject-prefix <p>    NATS subject prefix (default ${DEFAULT_SUBJECT_PREFIX})
   -h, --help              show this help
 
 Secrets are never taken from the command line (other users see it in ps): set
-GEKKO_NATS_TOKEN, or GEKKO_NATS_USER and GEKKO_NATS_PASSWORD, or use --creds / --nkey-seed.
+GEKKO_NATS_USER with GEKKO_NATS_PASSWORD or --password-file, or GEKKO_NATS_TOKEN, or use
+--nkey-seed / --creds. Each worker should have its own NATS identity, which the server
+confines to its pool and id: \`gekko-worker nats-user\` makes one (deploy/nats/README.md).
 `;
 
 /** A command line the worker cannot run with; the message names the flag. Exit code 2. */
@@ -44,6 +52,7 @@ export interface CliConfig {
   id?: string;
   modelsDir?: string;
   auth?: NatsAuth;
+  tls?: NatsTls;
   heartbeatIntervalMs?: number;
   intraOpThreads?: number;
   subjectPrefix: string;
@@ -62,13 +71,13 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/[^/@]*@/, '//***@');
 }
 
-function parseServers(value: string): string[] {
+function parseServers(value: string, flag: string): string[] {
   const servers = value
     .split(',')
     .map(s => s.trim())
     .filter(Boolean);
   if (servers.length === 0) {
-    throw new CliUsageError('--nats: give at least one NATS URL');
+    throw new CliUsageError(`${flag}: give at least one NATS URL`);
   }
   for (const server of servers) {
     let url: URL | undefined;
@@ -79,9 +88,16 @@ function parseServers(value: string): string[] {
     }
     if (!url || !['nats:', 'tls:'].includes(url.protocol) || !url.hostname) {
       throw new CliUsageError(
-        `--nats: ${JSON.stringify(
+        `${flag}: ${JSON.stringify(
           redactUrl(server),
         )} is not a NATS URL (like nats://nats.example.com:4222)`,
+      );
+    }
+    if (flag === '--nats' && (url.username || url.password)) {
+      throw new CliUsageError(
+        `--nats: ${JSON.stringify(
+          redactUrl(server),
+        )} carries credentials, which other users can read in ps: set GEKKO_NATS_USER and GEKKO_NATS_PASSWORD instead`,
       );
     }
   }
@@ -146,6 +162,10 @@ export function parseCliArgs(
         'models-dir': { type: 'string' },
         creds: { type: 'string' },
         'nkey-seed': { type: 'string' },
+        'password-file': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         'heartbeat-ms': { type: 'string' },
         threads: { type: 'string' },
         'subject-prefix': { type: 'string' },
@@ -183,7 +203,10 @@ export function parseCliArgs(
       '--nats: required (or set GEKKO_NATS_URL), e.g. --nats nats://nats.example.com:4222',
     );
   }
-  const servers = parseServers(nats);
+  const servers = parseServers(
+    nats,
+    values.nats !== undefined ? '--nats' : 'GEKKO_NATS_URL',
+  );
 
   const pool = (values.pool ?? env.GEKKO_POOL ?? '').trim();
   if (!pool) {
@@ -191,9 +214,11 @@ export function parseCliArgs(
       '--pool: required (or set GEKKO_POOL), e.g. --pool cuda-primary',
     );
   }
-  if (pool.length > 128 || /[\s\p{Cc}]/u.test(pool)) {
+  if (!isSafeNatsToken(pool)) {
     throw new CliUsageError(
-      `--pool: ${JSON.stringify(pool)} is not a pool name`,
+      `--pool: ${JSON.stringify(
+        pool,
+      )} is not a pool name: letters, digits, '-' and '_' (up to 128)`,
     );
   }
 
@@ -231,6 +256,10 @@ export function parseCliArgs(
     token: env.GEKKO_NATS_TOKEN || undefined,
     user: env.GEKKO_NATS_USER || undefined,
     pass: env.GEKKO_NATS_PASSWORD || undefined,
+    passFile: readableFile(
+      '--password-file',
+      values['password-file'] ?? (env.GEKKO_NATS_PASSWORD_FILE || undefined),
+    ),
     credsFile: readableFile(
       '--creds',
       values.creds ?? (env.GEKKO_NATS_CREDS || undefined),
@@ -240,14 +269,24 @@ export function parseCliArgs(
       values['nkey-seed'] ?? (env.GEKKO_NATS_NKEY_SEED || undefined),
     ),
   };
-  if (Boolean(auth.user) !== Boolean(auth.pass)) {
+  if (auth.pass && auth.passFile) {
     throw new CliUsageError(
-      'GEKKO_NATS_USER and GEKKO_NATS_PASSWORD: set both or neither',
+      'GEKKO_NATS_PASSWORD and --password-file: give the password one way, not both',
+    );
+  }
+  if (Boolean(auth.user) !== Boolean(auth.pass || auth.passFile)) {
+    throw new CliUsageError(
+      auth.passFile
+        ? '--password-file: set GEKKO_NATS_USER too'
+        : 'GEKKO_NATS_USER and GEKKO_NATS_PASSWORD (or --password-file): set both or neither',
     );
   }
   const methods = [
     auth.token && 'GEKKO_NATS_TOKEN',
-    auth.user && 'GEKKO_NATS_USER/GEKKO_NATS_PASSWORD',
+    auth.user &&
+      (auth.passFile
+        ? 'GEKKO_NATS_USER/--password-file'
+        : 'GEKKO_NATS_USER/GEKKO_NATS_PASSWORD'),
     auth.credsFile && '--creds',
     auth.nkeySeedFile && '--nkey-seed',
   ].filter(Boolean);
@@ -259,12 +298,35 @@ export function parseCliArgs(
     );
   }
 
+  const tls: NatsTls = {
+    caFile: readableFile(
+      '--tls-ca',
+      values['tls-ca'] ?? (env.GEKKO_NATS_TLS_CA || undefined),
+    ),
+    certFile: readableFile(
+      '--tls-cert',
+      values['tls-cert'] ?? (env.GEKKO_NATS_TLS_CERT || undefined),
+    ),
+    keyFile: readableFile(
+      '--tls-key',
+      values['tls-key'] ?? (env.GEKKO_NATS_TLS_KEY || undefined),
+    ),
+  };
+  if (Boolean(tls.certFile) !== Boolean(tls.keyFile)) {
+    throw new CliUsageError(
+      `${
+        tls.certFile ? '--tls-key' : '--tls-cert'
+      }: a client certificate needs both --tls-cert and --tls-key`,
+    );
+  }
+
   return {
     servers,
     pool,
     id: values.id,
     modelsDir,
     auth: methods.length ? auth : undefined,
+    tls: tls.caFile || tls.certFile ? tls : undefined,
     heartbeatIntervalMs: parseInteger(
       '--heartbeat-ms',
       values['heartbeat-ms'],

@@ -10,7 +10,12 @@ import {
   NatsWorkerConnection,
   NatsWorkerConnectionOptions,
 } from './NatsWorkerConnection';
-import { artifactChunkBytes, natsSubjects, NatsSubjects } from './subjects';
+import {
+  artifactChunkBytes,
+  natsSubjects,
+  NatsSubjects,
+  poolAndIdOfSubject,
+} from './subjects';
 import { errorHeaders, parseHeartbeatMessage } from './wire';
 
 /** Reads a model artifact by its hex SHA-256; undefined when this control plane has no such file. */
@@ -22,6 +27,29 @@ export type ArtifactReader = (
 export interface NatsControlPlaneLogger {
   info(message: string): void;
   warn(message: string): void;
+}
+
+/**
+ * A heartbeat refused because its body claims another pool or worker id than the subject it came
+ * on. The NATS server's permissions decide who may publish on a subject (see `deploy/nats/`), so
+ * the subject is the sender's proven identity and the body is only a claim.
+ */
+export interface NatsHeartbeatRefusal {
+  subject: string;
+  /** The pool and id of the subject: what the sender's NATS identity was allowed to publish as. */
+  subjectPool: string;
+  subjectId: string;
+  /** What the body claims. */
+  claimedPool: string;
+  claimedId: string;
+  reason: string;
+  /**
+   * Whether this refusal should be reported (logged, audited): the first from its subject, then at
+   * most one per `refusalReportIntervalMs`. Every refusal is passed, for counting.
+   */
+  report: boolean;
+  /** Refusals from this subject that were not reported since the last report. */
+  unreported: number;
 }
 
 /** Options of {@link NatsControlPlane.connect}. */
@@ -37,6 +65,10 @@ export interface NatsControlPlaneOptions extends NatsLinkOptions {
   probeAfterMs?: NatsWorkerConnectionOptions['probeAfterMs'];
   /** A worker silent this long is forgotten here (the GPU manager drops it far sooner); 5 min by default. */
   forgetAfterMs?: number;
+  /** Called for every heartbeat refused for a pool or id other than its subject's (audit it when `report`). */
+  onRefusal?: (refusal: NatsHeartbeatRefusal) => void;
+  /** At most one refusal per subject is reported in this long; 60 s by default. */
+  refusalReportIntervalMs?: number;
 }
 
 interface Known {
@@ -103,6 +135,11 @@ class ArtifactCache {
 export class NatsControlPlane {
   private readonly workers = new Map<string, Known>();
   private readonly warned = new Set<string>();
+  /** Per refusing subject: when its last refusal was reported, and how many came since. */
+  private readonly refusals = new Map<
+    string,
+    { reportedAt: number; unreported: number }
+  >();
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -176,6 +213,11 @@ export class NatsControlPlane {
         if (!err) this.onHeartbeat(msg);
       },
     });
+    nc.subscribe(subjects.legacyHeartbeats, {
+      callback: (err, msg) => {
+        if (!err) this.onLegacyHeartbeat(msg);
+      },
+    });
     nc.subscribe(subjects.allByes, {
       callback: (err, msg) => {
         if (!err) this.onBye(msg);
@@ -208,19 +250,81 @@ export class NatsControlPlane {
     this.options.logger?.warn(message);
   }
 
+  private onLegacyHeartbeat(msg: Msg) {
+    this.warnOnce(
+      `legacy:${msg.subject}`,
+      `Ignoring a heartbeat on ${msg.subject}: that worker uses NATS subject layout 1 (without its pool); upgrade its gekko-worker and give it its own NATS identity (deploy/nats/README.md)`,
+    );
+  }
+
+  private refuse(
+    msg: Msg,
+    subject: { pool: string; id: string },
+    message: HeartbeatMessage,
+  ) {
+    const claimed = message.worker;
+    const reason =
+      claimed.pool !== subject.pool
+        ? `claims pool ${claimed.pool} on the subject of pool ${subject.pool}`
+        : `claims worker id ${claimed.id} on the subject of worker ${subject.id}`;
+    this.warnOnce(
+      `refused:${msg.subject}`,
+      `Refusing heartbeats on ${msg.subject}: the worker ${reason}. Its NATS identity may only publish as worker ${subject.id} of pool ${subject.pool}`,
+    );
+    const now = Date.now();
+    const interval = this.options.refusalReportIntervalMs ?? 60_000;
+    let entry = this.refusals.get(msg.subject);
+    let report = false;
+    if (!entry || now - entry.reportedAt >= interval) {
+      report = true;
+      if (!entry && this.refusals.size >= 1000) {
+        // Forget the oldest subject rather than grow without bound.
+        this.refusals.delete(this.refusals.keys().next().value!);
+      }
+      entry = { reportedAt: now, unreported: entry?.unreported ?? 0 };
+      this.refusals.delete(msg.subject);
+      this.refusals.set(msg.subject, entry);
+    }
+    const unreported = entry.unreported;
+    entry.unreported = report ? 0 : unreported + 1;
+    try {
+      this.options.onRefusal?.({
+        subject: msg.subject,
+        subjectPool: subject.pool,
+        subjectId: subject.id,
+        claimedPool: claimed.pool,
+        claimedId: claimed.id,
+        reason,
+        report,
+        unreported: report ? unreported : entry.unreported,
+      });
+    } catch (error) {
+      this.options.logger?.warn(
+        `The refusal listener failed for ${msg.subject}: ${String(error)}`,
+      );
+    }
+  }
+
   private onHeartbeat(msg: Msg) {
-    const token = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+    const subject = poolAndIdOfSubject(msg.subject);
     let message: HeartbeatMessage | undefined;
     try {
       message = parseHeartbeatMessage(msg.json());
     } catch {
       message = undefined;
     }
-    if (!message || message.worker.id !== token) {
+    if (!message) {
       this.warnOnce(
-        `heartbeat:${token}`,
+        `heartbeat:${msg.subject}`,
         `Ignoring a malformed heartbeat on ${msg.subject}`,
       );
+      return;
+    }
+    if (
+      message.worker.id !== subject.id ||
+      message.worker.pool !== subject.pool
+    ) {
+      this.refuse(msg, subject, message);
       return;
     }
     const id = message.worker.id;
@@ -260,9 +364,10 @@ export class NatsControlPlane {
   }
 
   private onBye(msg: Msg) {
-    const id = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+    const { pool, id } = poolAndIdOfSubject(msg.subject);
     const known = this.workers.get(id);
-    if (!known) return;
+    // Only the identity allowed on the worker's own subject may say goodbye for it.
+    if (!known || known.connection.identity.pool !== pool) return;
     let sender: { worker?: Partial<WorkerIdentity> } | undefined;
     try {
       sender = msg.json();

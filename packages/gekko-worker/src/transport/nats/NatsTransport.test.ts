@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import * as ort from 'onnxruntime-node';
 import { connect, headers, NatsConnection } from '@nats-io/transport-node';
-import { NatsControlPlane } from './NatsControlPlane';
+import { NatsControlPlane, NatsHeartbeatRefusal } from './NatsControlPlane';
 import { NatsWorker, startNatsWorker } from './NatsWorkerServer';
 import {
   describeWithNats,
@@ -132,11 +132,15 @@ describeWithNats(true)('NATS transport', () => {
   it('reports the protocol error codes and survives malformed messages', async () => {
     const { heartbeats, events } = recorder();
     const reader = repoArtifactReader();
+    const refusals: NatsHeartbeatRefusal[] = [];
+    const warnings: string[] = [];
     plane = await NatsControlPlane.connect({
       servers,
       subjectPrefix: prefix,
       events,
       readArtifact: reader.read,
+      onRefusal: refusal => refusals.push(refusal),
+      logger: { info: () => {}, warn: line => warnings.push(line) },
     });
     worker = await startNatsWorker({
       servers,
@@ -200,7 +204,7 @@ describeWithNats(true)('NATS transport', () => {
       if (subject.endsWith('.rpc')) return reply.json<any>().error?.code;
       return JSON.parse(reply.headers?.get('gekko-error') ?? '{}').code;
     };
-    const infer = `${prefix}.worker.${id}.infer`;
+    const infer = `${prefix}.worker.cpu-remote.${id}.infer`;
     const good = { 'gekko-model': 'nhits-price', 'gekko-version': '1' };
     await expect(errorOf(infer, new Uint8Array(480))).resolves.toBe(
       'BAD_COMMAND',
@@ -225,24 +229,59 @@ describeWithNats(true)('NATS transport', () => {
       }),
     ).resolves.toBe('BAD_COMMAND');
     await expect(
-      errorOf(`${prefix}.worker.${id}.rpc`, 'not json'),
+      errorOf(`${prefix}.worker.cpu-remote.${id}.rpc`, 'not json'),
     ).resolves.toBe('BAD_COMMAND');
     await expect(
       errorOf(`${prefix}.artifacts.get`, JSON.stringify({ sha256: 'x' })),
     ).resolves.toBe('ARTIFACT_UNAVAILABLE');
 
-    // Garbage on the heartbeat subjects registers nothing.
-    raw.publish(`${prefix}.heartbeat.intruder`, 'not json');
-    raw.publish(`${prefix}.heartbeat.intruder`, JSON.stringify({ worker: {} }));
+    // Garbage on the heartbeat subjects registers nothing; neither does a heartbeat of the old
+    // subject layout (no pool), nor one whose body claims another worker or pool than its subject.
+    raw.publish(`${prefix}.heartbeat.cpu-remote.intruder`, 'not json');
     raw.publish(
-      `${prefix}.heartbeat.intruder`,
-      JSON.stringify({ ...heartbeats[0].message }),
+      `${prefix}.heartbeat.cpu-remote.intruder`,
+      JSON.stringify({ worker: {} }),
     );
+    const stolen = JSON.stringify({ ...heartbeats[0].message });
+    raw.publish(`${prefix}.heartbeat.${id}`, stolen);
+    raw.publish(`${prefix}.heartbeat.cpu-remote.intruder`, stolen);
+    raw.publish(`${prefix}.heartbeat.cpu-remote.intruder`, stolen);
+    raw.publish(`${prefix}.heartbeat.other-pool.${id}`, stolen);
     await raw.flush();
     const before = heartbeats.length;
     await until(() => heartbeats.length > before + 1, 'more heartbeats');
+    await until(() => refusals.length === 3, 'three refusals');
     expect(plane.connection('intruder')).toBeUndefined();
     expect(heartbeats.every(h => h.message.worker.id === id)).toBe(true);
+    expect(heartbeats.every(h => h.message.worker.pool === 'cpu-remote')).toBe(
+      true,
+    );
+    // Each refusing subject is reported once; repeats are only counted.
+    expect(refusals).toEqual([
+      expect.objectContaining({
+        subject: `${prefix}.heartbeat.cpu-remote.intruder`,
+        subjectPool: 'cpu-remote',
+        subjectId: 'intruder',
+        claimedPool: 'cpu-remote',
+        claimedId: id,
+        report: true,
+        unreported: 0,
+      }),
+      expect.objectContaining({ report: false, unreported: 1 }),
+      expect.objectContaining({
+        subjectPool: 'other-pool',
+        claimedPool: 'cpu-remote',
+        reason: `claims pool cpu-remote on the subject of pool other-pool`,
+        report: true,
+      }),
+    ]);
+    expect(warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/NATS subject layout 1/),
+        expect.stringMatching(/^Refusing heartbeats on .*\.intruder/),
+        expect.stringMatching(/^Ignoring a malformed heartbeat/),
+      ]),
+    );
 
     // The worker still serves.
     await expect(connection.infer(one(), 5_000)).resolves.toMatchObject({
@@ -259,7 +298,7 @@ describeWithNats(true)('NATS transport', () => {
     });
     raw = await connect({ servers });
     // A "worker" that heartbeats and takes requests but never answers them.
-    raw.subscribe(`${prefix}.worker.silent.infer`, { callback: () => {} });
+    raw.subscribe(`${prefix}.worker.p.silent.infer`, { callback: () => {} });
     const message = {
       worker: {
         id: 'silent',
@@ -281,7 +320,7 @@ describeWithNats(true)('NATS transport', () => {
         latencyMs: {},
       },
     };
-    raw.publish(`${prefix}.heartbeat.silent`, JSON.stringify(message));
+    raw.publish(`${prefix}.heartbeat.p.silent`, JSON.stringify(message));
     await until(() => heartbeats.length === 1, 'the heartbeat');
     const silent = heartbeats[0].connection;
 
@@ -300,7 +339,7 @@ describeWithNats(true)('NATS transport', () => {
 
     // A restart under the same id is a new link; the old one is closed.
     raw.publish(
-      `${prefix}.heartbeat.silent`,
+      `${prefix}.heartbeat.p.silent`,
       JSON.stringify({
         ...message,
         worker: { ...message.worker, pid: 2 },

@@ -75,7 +75,7 @@ export class NatsWorkerConnection implements WorkerConnection {
 
   async command(command: WorkerCommand, timeoutMs: number): Promise<unknown> {
     const reply = await this.request(
-      this.subjects.rpc(this.identity.id),
+      this.subjects.rpc(this.identity.pool, this.identity.id),
       JSON.stringify(command),
       timeoutMs,
       command?.op ?? 'command',
@@ -99,7 +99,7 @@ export class NatsWorkerConnection implements WorkerConnection {
   async infer(request: InferRequest, timeoutMs: number): Promise<InferReply> {
     const { headers, payload } = encodeInferRequest(request);
     const reply = await this.request(
-      this.subjects.infer(this.identity.id),
+      this.subjects.infer(this.identity.pool, this.identity.id),
       payload,
       timeoutMs,
       'infer',
@@ -181,7 +181,7 @@ export class NatsWorkerConnection implements WorkerConnection {
     }
     try {
       await this.nc.request(
-        this.subjects.rpc(this.identity.id),
+        this.subjects.rpc(this.identity.pool, this.identity.id),
         JSON.stringify({ op: 'describe' } satisfies WorkerCommand),
         { timeout: Math.max(this.probeAfterMs, 1000) },
       );

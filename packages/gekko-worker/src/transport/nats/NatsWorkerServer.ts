@@ -3,6 +3,7 @@ import {
   MsgHdrs,
   Msg,
   NatsConnection,
+  PermissionViolationError,
   RequestError,
   Subscription,
   TimeoutError,
@@ -20,7 +21,13 @@ import {
   WorkerFailure,
   WorkerIdentity,
 } from '../../protocol/types';
-import { connectNats, describeNatsAuth, NatsAuth } from './connectNats';
+import {
+  connectNats,
+  describeNatsAuth,
+  describeNatsTls,
+  NatsAuth,
+  NatsTls,
+} from './connectNats';
 import {
   artifactChunkBytes,
   defaultNatsWorkerId,
@@ -39,8 +46,10 @@ import {
 export interface NatsWorkerOptions {
   /** One NATS URL or several of the same cluster. */
   servers: string | string[];
+  /** This worker's own NATS identity; the server's permissions confine it to its pool and id. */
   auth?: NatsAuth;
-  /** The GPU pool this worker serves. */
+  tls?: NatsTls;
+  /** The GPU pool this worker serves: a safe NATS token (pool names are DNS labels). */
   pool: string;
   /** A safe NATS token (letters, digits, `-`, `_`); defaults to `${hostname}-${pid}-${random hex}`. */
   id?: string;
@@ -60,11 +69,22 @@ export interface NatsWorkerOptions {
   sampler?: TelemetrySampler;
 }
 
+/** The NATS server refused this worker its own subjects: its identity belongs to another pool or id. */
+export class NatsWorkerRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NatsWorkerRefusedError';
+  }
+}
+
 /** A running NATS worker. */
 export interface NatsWorker {
   readonly identity: WorkerIdentity;
   readonly agent: WorkerAgent;
-  /** Settles when the NATS connection has closed for good: after {@link NatsWorker.close}, or with the error that closed it. */
+  /**
+   * Settles when the NATS connection has closed for good: after {@link NatsWorker.close}, or with
+   * the error that closed it (also when the server's permissions refuse this worker its subjects).
+   */
   readonly closed: Promise<Error | undefined>;
   /** Requests being served now. */
   readonly inFlight: number;
@@ -219,8 +239,12 @@ export async function startNatsWorker(
       )}: use letters, digits, '-' and '_' only (it is a NATS subject token)`,
     );
   }
-  if (!options.pool) {
-    throw new Error('A NATS worker needs a pool');
+  if (!isSafeNatsToken(options.pool)) {
+    throw new Error(
+      `Invalid pool ${JSON.stringify(
+        options.pool,
+      )}: use letters, digits, '-' and '_' only (it is a NATS subject token)`,
+    );
   }
   const subjects = natsSubjects(options.subjectPrefix);
   const intervalMs = options.heartbeatIntervalMs ?? 1000;
@@ -233,16 +257,22 @@ export async function startNatsWorker(
     startedAt: new Date().toISOString(),
   };
 
+  const { pool } = options;
   const nc = await connectNats({
     servers: options.servers,
     auth: options.auth,
+    tls: options.tls,
     name: options.name ?? `gekko-worker ${id}`,
+    // Replies to this worker's requests come to its own inbox, which only it may read.
+    inboxPrefix: subjects.inbox(pool, id),
   });
   log(
-    `connected to ${nc.getServer()} as worker ${id} (${describeNatsAuth(
+    `connected to ${nc.getServer()} as worker ${id} of pool ${pool} (${describeNatsAuth(
       options.auth,
-    )})`,
+    )}; ${describeNatsTls(options.tls)})`,
   );
+  // Read from the start: the server's permission errors arrive as status events.
+  const statuses = nc.status();
 
   const host = new ModelHost({ intraOpThreads: options.intraOpThreads });
   const sampler = options.sampler ?? new TelemetrySampler({ workload: host });
@@ -284,7 +314,7 @@ export async function startNatsWorker(
     }
   };
 
-  const rpcSub: Subscription = nc.subscribe(subjects.rpc(id), {
+  const rpcSub: Subscription = nc.subscribe(subjects.rpc(pool, id), {
     callback: (err, msg) => {
       if (err) {
         log(`command subscription failed: ${err.message}`);
@@ -329,7 +359,7 @@ export async function startNatsWorker(
     },
   });
 
-  const inferSub: Subscription = nc.subscribe(subjects.infer(id), {
+  const inferSub: Subscription = nc.subscribe(subjects.infer(pool, id), {
     callback: (err, msg) => {
       if (err) {
         log(`inference subscription failed: ${err.message}`);
@@ -353,6 +383,42 @@ export async function startNatsWorker(
       );
     },
   });
+
+  /*
+   * The server refuses what this NATS identity may not do. Refused heartbeats or request
+   * subscriptions mean the identity belongs to another pool or id: nothing could reach this worker,
+   * so it stops (at start-up, startNatsWorker rejects). Other refusals are logged.
+   */
+  let refused: Error | undefined;
+  const loggedRefusals = new Set<string>();
+  const onRefusal = (error: PermissionViolationError) => {
+    const own =
+      (error.operation === 'publish' &&
+        error.subject === subjects.heartbeat(pool, id)) ||
+      (error.operation === 'subscription' &&
+        (error.subject === subjects.rpc(pool, id) ||
+          error.subject === subjects.infer(pool, id)));
+    if (own) {
+      if (refused) return;
+      refused = new NatsWorkerRefusedError(
+        `NATS refused worker ${id} of pool ${pool} (${describeNatsAuth(
+          options.auth,
+        )}): ${
+          error.message
+        }. This identity's permissions do not name pool ${pool} and id ${id}; use the credentials made for them (deploy/nats/README.md)`,
+      );
+      log(refused.message);
+      if (started) close().catch(() => {});
+      return;
+    }
+    const key = `${error.operation} ${
+      error.subject.startsWith('_INBOX.') ? '_INBOX.>' : error.subject
+    }`;
+    if (loggedRefusals.has(key) || loggedRefusals.size >= 50) return;
+    loggedRefusals.add(key);
+    log(`NATS refused this worker: ${error.message}`);
+  };
+  let started = false;
 
   let connected = true;
   /** Set when closing starts: no heartbeat may follow the goodbye. */
@@ -379,7 +445,7 @@ export async function startNatsWorker(
         );
       }
       if (!stopping && connected && !nc.isClosed()) {
-        nc.publish(subjects.heartbeat(id), JSON.stringify(message));
+        nc.publish(subjects.heartbeat(pool, id), JSON.stringify(message));
       }
     } catch (error) {
       log(`heartbeat failed: ${String(error)}`);
@@ -387,13 +453,10 @@ export async function startNatsWorker(
       beating = false;
     }
   };
-  await beat();
-  const timer = setInterval(beat, intervalMs);
-
   // Heartbeats are not queued while disconnected (they would arrive stale, in a burst); one goes
   // out as soon as the connection is back.
   (async () => {
-    for await (const status of nc.status()) {
+    for await (const status of statuses) {
       if (status.type === 'disconnect') {
         connected = false;
         log(`disconnected from ${status.server}; reconnecting`);
@@ -404,12 +467,30 @@ export async function startNatsWorker(
       } else if (status.type === 'ldm') {
         log(`server ${status.server} is entering lame duck mode`);
       } else if (status.type === 'error') {
-        log(`NATS error: ${status.error.message}`);
+        if (status.error instanceof PermissionViolationError) {
+          onRefusal(status.error);
+        } else {
+          log(`NATS error: ${status.error.message}`);
+        }
       }
     }
   })().catch(() => {});
 
-  const closed = nc.closed().then(error => error || undefined);
+  await beat();
+  // The server answers the flush after it has refused (or taken) the subscriptions and the first
+  // heartbeat; the status loop sees a refusal before this continues.
+  await nc.flush().catch(() => undefined);
+  await new Promise(resolve => setImmediate(resolve));
+  if (refused) {
+    const error = refused;
+    await agent.shutdown().catch(() => undefined);
+    await nc.close().catch(() => undefined);
+    throw error;
+  }
+  started = true;
+  const timer = setInterval(beat, intervalMs);
+
+  const closed = nc.closed().then(error => refused ?? (error || undefined));
   let closing: Promise<void> | undefined;
   const close = (graceMs = 10_000): Promise<void> => {
     closing ??= (async () => {
@@ -418,7 +499,7 @@ export async function startNatsWorker(
       if (!nc.isClosed()) {
         try {
           nc.publish(
-            subjects.bye(id),
+            subjects.bye(pool, id),
             JSON.stringify({ worker: identity, reason: 'shutting down' }),
           );
         } catch {

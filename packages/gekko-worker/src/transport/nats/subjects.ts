@@ -14,24 +14,37 @@ export const NATS_HEADERS = {
   error: 'gekko-error',
 } as const;
 
+/**
+ * The version of the subject layout. Version 2 put the pool in every worker subject, so that the
+ * NATS server's permissions can confine each worker's identity to its own pool and id (see
+ * `deploy/nats/`); version 1 workers (`<prefix>.heartbeat.<id>`) are told to upgrade.
+ */
+export const NATS_SUBJECT_LAYOUT_VERSION = 2;
+
 /** The NATS subjects of one deployment, all under `prefix`. */
 export interface NatsSubjects {
   /** JSON `WorkerCommand` → JSON `{ ok, value }` or `{ ok, error }`. */
-  rpc(workerId: string): string;
+  rpc(pool: string, workerId: string): string;
   /** Binary inference request → binary reply (see the package README). */
-  infer(workerId: string): string;
+  infer(pool: string, workerId: string): string;
+  /** What a worker subscribes to: its `rpc` and `infer` subjects. */
+  requests(pool: string, workerId: string): string;
   /** Where a worker publishes its heartbeats. */
-  heartbeat(workerId: string): string;
+  heartbeat(pool: string, workerId: string): string;
   /** Where a worker says goodbye before it stops. */
-  bye(workerId: string): string;
-  /** What the control plane subscribes to for every worker's heartbeats. */
+  bye(pool: string, workerId: string): string;
+  /** The prefix of a worker's reply subjects (its inbox), instead of the shared `_INBOX`. */
+  inbox(pool: string, workerId: string): string;
+  /** What the control plane subscribes to for every worker's heartbeats: `<prefix>.heartbeat.<pool>.<id>`. */
   readonly allHeartbeats: string;
   readonly allByes: string;
+  /** Heartbeats of workers of subject layout version 1 (`<prefix>.heartbeat.<id>`), to tell them to upgrade. */
+  readonly legacyHeartbeats: string;
   /** Chunks of model artifacts, served by the control plane. */
   readonly artifacts: string;
 }
 
-/** Builds the subjects under `prefix` (default `gekko`). */
+/** Builds the subjects under `prefix` (default `gekko`). Pools and ids must be safe tokens. */
 export function natsSubjects(prefix = DEFAULT_SUBJECT_PREFIX): NatsSubjects {
   if (!isValidSubjectPrefix(prefix)) {
     throw new Error(
@@ -41,14 +54,26 @@ export function natsSubjects(prefix = DEFAULT_SUBJECT_PREFIX): NatsSubjects {
     );
   }
   return {
-    rpc: id => `${prefix}.worker.${id}.rpc`,
-    infer: id => `${prefix}.worker.${id}.infer`,
-    heartbeat: id => `${prefix}.heartbeat.${id}`,
-    bye: id => `${prefix}.bye.${id}`,
-    allHeartbeats: `${prefix}.heartbeat.*`,
-    allByes: `${prefix}.bye.*`,
+    rpc: (pool, id) => `${prefix}.worker.${pool}.${id}.rpc`,
+    infer: (pool, id) => `${prefix}.worker.${pool}.${id}.infer`,
+    requests: (pool, id) => `${prefix}.worker.${pool}.${id}.*`,
+    heartbeat: (pool, id) => `${prefix}.heartbeat.${pool}.${id}`,
+    bye: (pool, id) => `${prefix}.bye.${pool}.${id}`,
+    inbox: (pool, id) => `${prefix}.inbox.${pool}.${id}`,
+    allHeartbeats: `${prefix}.heartbeat.*.*`,
+    allByes: `${prefix}.bye.*.*`,
+    legacyHeartbeats: `${prefix}.heartbeat.*`,
     artifacts: `${prefix}.artifacts.get`,
   };
+}
+
+/** The pool and worker id in the last two tokens of a heartbeat or goodbye subject. */
+export function poolAndIdOfSubject(subject: string): {
+  pool: string;
+  id: string;
+} {
+  const tokens = subject.split('.');
+  return { pool: tokens[tokens.length - 2] ?? '', id: tokens.at(-1) ?? '' };
 }
 
 const SAFE_TOKEN = /^[A-Za-z0-9_-]{1,128}$/;

@@ -266,7 +266,7 @@ export function parseHeartbeatMessage(
     typeof worker.id !== 'string' ||
     !isSafeNatsToken(worker.id) ||
     typeof worker.pool !== 'string' ||
-    worker.pool.length === 0 ||
+    !isSafeNatsToken(worker.pool) ||
     worker.transport !== 'nats' ||
     typeof worker.host !== 'string' ||
     !isFiniteNumber(worker.pid) ||

@@ -156,5 +156,50 @@ export interface Config {
       /** Path of an NKey seed file. */
       nkeySeedFile?: string;
     };
+
+    /**
+     * Rate limits per caller (a user entity ref or a service subject), applied once the caller is
+     * authenticated; a request over one gets a 429 with `Retry-After`. Each limit is a token bucket:
+     * `burst` requests at once, refilled at the rate; `enabled: false` or a rate of 0 turns it off.
+     */
+    rateLimits?: {
+      /** Predict, on the portal route and the data plane. Default 10,000 per second, burst 20,000. */
+      predict?: {
+        enabled?: boolean;
+        requestsPerSecond?: number;
+        burst?: number;
+      };
+      /** Every POST, PUT, PATCH and DELETE of the portal's gekko API but predict. Default 300 per minute, burst 100. */
+      mutations?: {
+        enabled?: boolean;
+        requestsPerMinute?: number;
+        burst?: number;
+      };
+      /**
+       * Failed token verifications per client address on the data plane (the portal's are
+       * Backstage's). Past it, the address's tokens are not verified until it refills. Default 10
+       * per second, burst 100.
+       */
+      failedAuthentications?: {
+        enabled?: boolean;
+        requestsPerSecond?: number;
+        burst?: number;
+      };
+      /** Other limits for single callers; what a block leaves out comes from the general limit. */
+      overrides?: Array<{
+        /** e.g. `plugin:scaffolder`, `external:trading-engine` or `user:default/jane`. */
+        caller: string;
+        predict?: {
+          enabled?: boolean;
+          requestsPerSecond?: number;
+          burst?: number;
+        };
+        mutations?: {
+          enabled?: boolean;
+          requestsPerMinute?: number;
+          burst?: number;
+        };
+      }>;
+    };
   };
 }

@@ -17,7 +17,12 @@ import { DeploymentTargets } from './deployments/DeploymentTargets';
 import { createGpuCapability } from './gpu/createGpuCapability';
 import { createInferenceCapability } from './inference/createInferenceCapability';
 import { createPoolsCapability } from './pools/createPoolsCapability';
-import { apiMetrics, countAuditAppends } from './monitoring/ApiMetrics';
+import {
+  apiMetrics,
+  countAuditAppends,
+  countRateLimited,
+} from './monitoring/ApiMetrics';
+import { CallerRateLimits } from './service/CallerRateLimits';
 import { createRouter } from './service/createRouter';
 import { createTradingCapability } from './trading/createTradingCapability';
 
@@ -65,6 +70,10 @@ export const gekkoPlugin = createBackendPlugin({
         // One registry for `GET /metrics`, counting from the first audit record on.
         const registry = new Registry();
         countAuditAppends(registry, trail);
+        const limits = new CallerRateLimits(config.rateLimits, {
+          ...{ audit: trail, logger },
+          countRefusal: countRateLimited(registry),
+        });
         const pools = await createPoolsCapability({
           ...shared,
           events,
@@ -75,7 +84,7 @@ export const gekkoPlugin = createBackendPlugin({
         });
         const inference = await createInferenceCapability({
           ...shared,
-          ...{ auth, events, gpu, pools, config: config.inference },
+          ...{ auth, events, gpu, pools, limits, config: config.inference },
         });
         await gpu.start(inference);
         targets.add(inference.deploymentTarget);
@@ -109,6 +118,7 @@ export const gekkoPlugin = createBackendPlugin({
             logger,
             capabilities,
             measure: apiMetrics(registry),
+            limitMutations: limits.limitMutations(guard),
           }),
         );
       },

@@ -1,6 +1,7 @@
 import { ConfigReader } from '@backstage/config';
 import path from 'node:path';
 import { readGekkoConfig } from './readGekkoConfig';
+import { DEFAULT_RATE_LIMITS } from './readRateLimits';
 
 const read = (gekko: object) => readGekkoConfig(new ConfigReader({ gekko }));
 
@@ -25,6 +26,7 @@ describe('readGekkoConfig', () => {
       nats: undefined,
       deployments: { leaseMs: 15_000 },
       health: { scrapeIntervalMs: 15_000, targets: {} },
+      rateLimits: { ...DEFAULT_RATE_LIMITS, overrides: [] },
     });
   });
 

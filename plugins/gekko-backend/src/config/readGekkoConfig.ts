@@ -6,6 +6,7 @@ import {
 import { durationToMilliseconds } from '@backstage/types';
 import type { NatsControlPlaneOptions } from '@gekko/worker';
 import path from 'node:path';
+import { GekkoRateLimitsConfig, readRateLimits } from './readRateLimits';
 
 /** Where remote workers join: `gekko.nats`, as the NATS control plane takes it. */
 export type GekkoNatsConfig = Omit<NatsControlPlaneOptions, 'events'>;
@@ -45,6 +46,8 @@ export interface GekkoConfig {
   };
   /** `gekko.health`: how trading services' health is read and judged. */
   health: GekkoHealthConfig;
+  /** `gekko.rateLimits`: per-caller limits of predict and of mutations. */
+  rateLimits: GekkoRateLimitsConfig;
 }
 
 /** Where one trading service's metrics come from, overriding its `gekko.io/metrics-url`. */
@@ -211,5 +214,6 @@ export function readGekkoConfig(root: Config): GekkoConfig {
         ) ?? 15_000,
     },
     health: readHealth(config),
+    rateLimits: readRateLimits(config.getOptionalConfig('rateLimits')),
   };
 }

@@ -17,7 +17,8 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { AccessGuard, actorOf } from '../service/AccessGuard';
+import { AccessGuard, actorOf, Caller } from '../service/AccessGuard';
+import type { CallerRateLimits } from '../service/CallerRateLimits';
 import { errorResponse, HttpError, REQUEST_ID } from '../service/http';
 import { InferenceGateway } from './InferenceGateway';
 import {
@@ -41,6 +42,8 @@ export interface InferenceDataPlaneOptions {
   guard: AccessGuard;
   gateway: InferenceGateway;
   logger: LoggerService;
+  /** Predict per caller, after the token is verified; failed verifications per address. */
+  limits?: CallerRateLimits;
 }
 
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
@@ -123,11 +126,23 @@ export class InferenceDataPlane {
     await new Promise<void>(resolve => server.close(() => resolve()));
   }
 
-  private async authenticate(token: string): Promise<BackstageCredentials> {
+  private async authenticate(
+    token: string,
+    address: string,
+  ): Promise<BackstageCredentials> {
     const now = Date.now();
     const hit = this.verified.get(token);
     if (hit && hit.until > now) return hit.credentials;
-    const credentials = await this.options.auth.authenticate(token);
+    // An address that keeps sending bad tokens gets a 429 before the next costly verification.
+    const { limits } = this.options;
+    limits?.checkAddress(address, 'data-plane');
+    let credentials: BackstageCredentials;
+    try {
+      credentials = await this.options.auth.authenticate(token);
+    } catch (error) {
+      limits?.authenticationFailed(address);
+      throw error;
+    }
     const expiresAt = (
       credentials as { expiresAt?: Date }
     ).expiresAt?.getTime();
@@ -170,22 +185,27 @@ export class InferenceDataPlane {
           'Send a Backstage token as Authorization: Bearer <token> (a user token, or a static token from backend.auth.externalAccess)',
         );
       }
-      const credentials = await this.authenticate(token);
+      const address = req.socket.remoteAddress;
+      const credentials = await this.authenticate(token, address ?? 'unknown');
       if (
         !this.options.auth.isPrincipal(credentials, 'user') &&
         !this.options.auth.isPrincipal(credentials, 'service')
       ) {
         throw new AuthenticationError('Only users and services may predict');
       }
+      const caller: Caller = {
+        credentials,
+        actor: actorOf(credentials),
+        requestId,
+        ...(address ? { address } : {}),
+      };
+      await this.options.limits?.admit('predict', caller, {
+        method: req.method,
+        path,
+        server: 'data-plane',
+      });
       await this.options.guard.authorizeCaller(
-        {
-          credentials,
-          actor: actorOf(credentials),
-          requestId,
-          ...(req.socket.remoteAddress
-            ? { address: req.socket.remoteAddress }
-            : {}),
-        },
+        caller,
         gekkoInferenceInvokePermission,
         {
           action: 'inference.invoke',
@@ -243,7 +263,7 @@ export class InferenceDataPlane {
       });
       res.end(json);
     } catch (error) {
-      const { statusCode, body } = errorResponse(
+      const { statusCode, body, headers } = errorResponse(
         error,
         { method: req.method ?? 'GET', url, id: requestId },
         this.options.logger,
@@ -251,6 +271,7 @@ export class InferenceDataPlane {
       const json = JSON.stringify(body);
       if (!req.complete) res.setHeader('connection', 'close');
       res.writeHead(statusCode, {
+        ...headers,
         'content-type': 'application/json; charset=utf-8',
         'content-length': Buffer.byteLength(json),
       });

@@ -12,6 +12,7 @@ import type { GpuManager } from '../gpu/GpuManager';
 import type { InferenceMetrics } from '../monitoring/InferenceMetrics';
 import type { GpuPoolStore } from '../pools/GpuPoolStore';
 import { AccessGuard } from '../service/AccessGuard';
+import type { CallerRateLimits } from '../service/CallerRateLimits';
 import { GekkoCapability } from '../service/createRouter';
 import { InferenceDataPlane } from './InferenceDataPlane';
 import { InferenceGateway } from './InferenceGateway';
@@ -79,8 +80,10 @@ export async function createInferenceCapability(options: {
   };
   pools: { store: GpuPoolStore };
   config: GekkoConfig['inference'];
+  /** Per-caller predict limits, on the portal route and the data plane. */
+  limits?: CallerRateLimits;
 }) {
-  const { guard, logger, config } = options;
+  const { guard, logger, config, limits } = options;
   const { manager, metrics } = options.gpu;
   const artifacts = new ModelArtifacts(config.modelsDir);
   const registry = new ModelRegistry(
@@ -123,6 +126,7 @@ export async function createInferenceCapability(options: {
       guard,
       gateway,
       logger,
+      limits,
     });
   const dataPlaneUrl = await dataPlane?.start();
   // Replayed holdout windows as live traffic, when configured with a rate (0 is off).
@@ -135,7 +139,7 @@ export async function createInferenceCapability(options: {
   replay?.start();
 
   const capability: GekkoCapability = {
-    ownBodyRouter: createPredictRouter({ guard, gateway }),
+    ownBodyRouter: createPredictRouter({ guard, gateway, limits }),
     router: createModelsRouter({ guard, registry, placement, dataPlaneUrl }),
     stop: async () => {
       await replay?.stop();

@@ -14,6 +14,7 @@ import express, { RequestHandler } from 'express';
 import Router from 'express-promise-router';
 import { z } from 'zod';
 import { AccessGuard } from '../service/AccessGuard';
+import type { CallerRateLimits } from '../service/CallerRateLimits';
 import { explainBodyErrors } from '../service/http';
 import { InferenceGateway } from './InferenceGateway';
 import { ModelPlacement } from './ModelPlacement';
@@ -57,20 +58,34 @@ function predictBody(): RequestHandler[] {
 export function createPredictRouter(options: {
   guard: AccessGuard;
   gateway: InferenceGateway;
+  /** The per-caller predict limit, checked between authentication and authorization. */
+  limits?: CallerRateLimits;
 }): express.Router {
-  const { guard, gateway } = options;
+  const { guard, gateway, limits } = options;
   const router = Router();
 
   router.post(
     '/inference/models/:name/predict',
     async (req, _res, next) => {
-      // Authenticate and authorize before reading a body of up to 16 MiB.
-      await guard.authorize(req, gekkoInferenceInvokePermission, {
-        action: 'inference.invoke',
-        target: null,
-        what: 'run models through the inference gateway',
-        cacheable: true,
+      // Authenticate, rate-limit and authorize before reading a body of up to 16 MiB.
+      const caller = await guard.caller(req);
+      const path = req.originalUrl.split('?')[0];
+      await limits?.admit('predict', caller, {
+        method: req.method,
+        path,
+        server: 'portal',
       });
+      await guard.authorizeCaller(
+        caller,
+        gekkoInferenceInvokePermission,
+        {
+          action: 'inference.invoke',
+          target: null,
+          what: 'run models through the inference gateway',
+          cacheable: true,
+        },
+        { method: req.method, path },
+      );
       next();
     },
     ...predictBody(),

@@ -50,3 +50,20 @@ export function countAuditAppends(
   });
   trail.onCommitted(record => appends.inc({ outcome: record.outcome }));
 }
+
+/**
+ * Counts requests refused by a rate limit (`gekko_rate_limited_total`), by limit (`predict`,
+ * `mutations`, `failedAuthentications`) and server (`portal`, `data-plane`). Not by route: a
+ * mutation is refused before routing, and its raw path would let callers grow the label set.
+ */
+export function countRateLimited(
+  registry: Registry,
+): (labels: { limit: string; server: string }) => void {
+  const refused = new Counter({
+    name: 'gekko_rate_limited_total',
+    help: 'Requests refused with 429 by a rate limit, by limit and server',
+    labelNames: ['limit', 'server'],
+    registers: [registry],
+  });
+  return labels => refused.inc(labels);
+}

@@ -23,6 +23,11 @@ export function createRouter(options: {
   capabilities: GekkoCapability[];
   /** Measures every request (latency by route, outcome), first of all. */
   measure?: express.RequestHandler;
+  /**
+   * Holds mutating requests to their caller's rate limit: behind the predict route (limited on its
+   * own) and before the JSON parser, so that a refused request costs no body parsing.
+   */
+  limitMutations?: express.RequestHandler;
 }): express.Router {
   const { capabilities } = options;
   const router = Router();
@@ -30,6 +35,7 @@ export function createRouter(options: {
   router.use(assignRequestId);
   for (const c of capabilities)
     if (c.ownBodyRouter) router.use(c.ownBodyRouter);
+  if (options.limitMutations) router.use(options.limitMutations);
   router.use(...jsonBody());
   for (const c of capabilities) if (c.router) router.use(c.router);
   router.use((req, _res, next) =>

@@ -22,11 +22,26 @@ export const assignRequestId: RequestHandler = (req, res, next) => {
   next();
 };
 
-/** An HTTP error with a status Backstage's error names do not cover (413, 415, 504). */
+/** An HTTP error with a status Backstage's error names do not cover (413, 415, 429, 504). */
 export class HttpError extends Error {
-  constructor(readonly statusCode: number, name: string, message: string) {
+  constructor(
+    readonly statusCode: number,
+    name: string,
+    message: string,
+    /** Headers of the answer, e.g. `Retry-After`. */
+    readonly headers?: Record<string, string>,
+  ) {
     super(message);
     this.name = name;
+  }
+}
+
+/** A 429: the caller is over a rate limit; `Retry-After` says when to try again, in whole seconds. */
+export class TooManyRequestsError extends HttpError {
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(429, 'TooManyRequestsError', message, {
+      'retry-after': String(retryAfterSeconds),
+    });
   }
 }
 
@@ -95,24 +110,25 @@ export function errorHandler(logger: LoggerService): ErrorRequestHandler {
       next(error);
       return;
     }
-    const { statusCode, body } = errorResponse(
+    const { statusCode, body, headers } = errorResponse(
       error,
       { method: req.method, url: req.originalUrl, id: requestIdOf(req) },
       logger,
     );
-    res.status(statusCode).json(body);
+    res.status(statusCode).set(headers).json(body);
   };
 }
 
 /**
- * The status and Backstage-shaped body for an error: 4xx say what was wrong; anything else is logged
- * and answered with a 500 that names the request id, never with a stack.
+ * The status, Backstage-shaped body and extra headers (`Retry-After` of a 429) for an error: 4xx
+ * say what was wrong; anything else is logged and answered with a 500 that names the request id,
+ * never with a stack.
  */
 export function errorResponse(
   error: unknown,
   request: { method: string; url: string; id: string },
   logger: LoggerService,
-): { statusCode: number; body: object } {
+): { statusCode: number; body: object; headers: Record<string, string> } {
   const statusCode = statusOf(error);
   let body = serializeError(error as Error, { includeStack: false });
   if (statusCode >= 500) {
@@ -127,6 +143,8 @@ export function errorResponse(
   }
   return {
     statusCode,
+    headers:
+      (statusCode < 500 && error instanceof HttpError && error.headers) || {},
     body: {
       error: { name: body.name, message: body.message },
       request,

@@ -100,6 +100,49 @@ export interface Config {
       chaos?: { enabled?: boolean };
     };
 
+    /** The audit trail: signed checkpoints and archival. */
+    audit?: {
+      /**
+       * Signed checkpoints: every `checkpointEvery` records or `checkpointInterval`, the backend
+       * signs the chain's head with an Ed25519 key, and verify checks the chain passes through
+       * every checkpoint. Off when no private key is given (a warning says so at start).
+       */
+      signing?: {
+        /**
+         * PEM file of the Ed25519 private key (`openssl genpkey -algorithm ed25519`). The
+         * GEKKO_AUDIT_SIGNING_KEY environment variable, holding the PEM itself, takes precedence.
+         */
+        privateKeyFile?: string;
+        /**
+         * Create the key file when it is missing (and its public half beside it, `.pub.pem`). For
+         * the embedded default only: production supplies its own key.
+         */
+        generateIfMissing?: boolean;
+        /** PEM public key, published for offline checks; the backend refuses to start if the private key does not match it. */
+        publicKey?: string;
+        /** PEM public keys of earlier signing keys whose checkpoints must still verify after a rotation. */
+        trustedPublicKeys?: string[];
+        /** Sign once this many records are unsigned. Default 1000. */
+        checkpointEvery?: number;
+        /** …or this long after the last checkpoint, when records were added. Default 1 minute. */
+        checkpointInterval?: HumanDuration | string;
+      };
+      /**
+       * Archival: records older than `olderThan` move, as whole checkpointed segments, to gzip
+       * JSONL files in `directory`; verify and export read them back. Needs `signing`.
+       */
+      archive?: {
+        /** Folder of the archive files (relative to the backend's working folder). */
+        directory?: string;
+        /** Age at which records move, e.g. { days: 90 }. Required with `directory`. */
+        olderThan?: HumanDuration | string;
+        /** How often to look for records to move. Default 1 hour. */
+        interval?: HumanDuration | string;
+        /** Records per file, about (a file always ends at a checkpoint). Default 100000. */
+        maxRecordsPerFile?: number;
+      };
+    };
+
     /** The deployment orchestrator. */
     deployments?: {
       /**

@@ -64,7 +64,11 @@ export const gekkoPlugin = createBackendPlugin({
         deps.permissionsRegistry.addPermissions(gekkoPermissions);
         const db = await openGekkoDatabase(deps.database);
 
-        const audit = createAuditCapability({ db, ...deps });
+        const audit = createAuditCapability({
+          db,
+          ...deps,
+          config: config.audit,
+        });
         const { guard, changes, trail } = audit;
         const shared = { db, logger, guard, changes };
         // One registry for `GET /metrics`, counting from the first audit record on.

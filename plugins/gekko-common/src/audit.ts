@@ -43,15 +43,77 @@ export type AuditRecordFields = Omit<AuditRecord, 'hash' | 'prevHash'>;
 /** The hash that precedes the first record. @public */
 export const AUDIT_GENESIS_HASH = '0'.repeat(64);
 
+/**
+ * A signed checkpoint of the chain: the backend's Ed25519 key vouches that record `seq` had hash
+ * `hash` at `time`. As every hash covers all the records before it, a checkpoint pins the whole
+ * chain up to `seq`: someone who rewrites the records (and the head row) consistently, without the
+ * private key, cannot make a checkpoint agree with them again.
+ *
+ * @public
+ */
+export interface AuditCheckpoint {
+  seq: number;
+  hash: string;
+  /** ISO 8601 time of the signature. */
+  time: string;
+  /** The signing key's id: the first 16 hex digits of SHA-256 of its SPKI DER encoding. */
+  keyId: string;
+  /** Base64 Ed25519 signature of {@link canonicalAuditCheckpoint}. */
+  signature: string;
+}
+
+/** The bytes a checkpoint's signature covers. @public */
+export function canonicalAuditCheckpoint(
+  checkpoint: Omit<AuditCheckpoint, 'signature'>,
+): string {
+  return canonicalJson({
+    chain: 'gekko-audit',
+    hash: checkpoint.hash,
+    keyId: checkpoint.keyId,
+    seq: checkpoint.seq,
+    time: checkpoint.time,
+    v: 1,
+  });
+}
+
+/** What `verify` says of the signed checkpoints. @public */
+export interface AuditCheckpointsSummary {
+  /** False when the backend has no signing key (`gekko.audit.signing`): nothing was checked. */
+  enabled: boolean;
+  /** Checkpoints whose signature and hash were checked. */
+  checked: number;
+  /** The last checkpoint that matched the chain. */
+  lastSigned: { seq: number; time: string; keyId: string } | null;
+  /** Records after the last signed checkpoint (not yet signed: normal for a few seconds). */
+  unsignedRecords: number;
+}
+
+/** What `verify` says of the archive. @public */
+export interface AuditArchiveSummary {
+  /** Archived segments (compressed JSONL files) walked. */
+  segments: number;
+  /** Records read from them. */
+  records: number;
+}
+
 /** What `verify` answers. @public */
 export interface AuditVerifyResult {
   valid: boolean;
-  /** Records walked. */
+  /** Records walked (archived and live). */
   checked: number;
   /** Hash of the last record walked (of the last valid one when broken). */
   headHash: string | null;
   firstBrokenSeq: number | null;
   reason: string | null;
+  /** Where the first broken record sits: `live` (the database) or the archive file's name. */
+  segment?: string | null;
+  checkpoints?: AuditCheckpointsSummary;
+  archive?: AuditArchiveSummary;
+}
+
+/** A line of an export or archive file that carries a checkpoint rather than a record. @public */
+export interface AuditCheckpointLine {
+  checkpoint: AuditCheckpoint;
 }
 
 /** A page of audit records. @public */

@@ -52,6 +52,13 @@ describe.each(databases.eachSupportedId())('AuditTrail on %s', databaseId => {
       headHash: second.hash,
       firstBrokenSeq: null,
       reason: null,
+      checkpoints: {
+        enabled: false,
+        checked: 0,
+        lastSigned: null,
+        unsignedRecords: 2,
+      },
+      archive: { segments: 0, records: 0 },
     });
   });
 

@@ -16,11 +16,16 @@ import {
   canonicalJson,
 } from '@gekko/plugin-gekko-common';
 import { Knex } from 'knex';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { AuditContext } from './AuditContext';
+import { isCheckpointLine, listSegments, readAuditLines } from './AuditArchive';
+import { CheckpointPolicy, CheckpointStore } from './AuditCheckpoints';
+import { ChainReader, RECORDS } from './chainReader';
 import { ChainVerifier, chainHash } from './ChainVerifier';
 import { redactSecrets } from './redact';
+import type { TrustedKeys } from './signing';
 
-const RECORDS = 'gekko_audit_records';
 const HEAD = 'gekko_audit_head';
 /** Rows per INSERT: SQLite allows 999 bound variables, a row has 11. */
 const INSERT_CHUNK = 80;
@@ -112,14 +117,28 @@ export class AuditTrail {
   private flushing = false;
   private readonly isPostgres: boolean;
 
+  private readonly reader: ChainReader;
+  private readonly checkpoints: CheckpointStore;
+
   constructor(
     private readonly db: Knex,
     private readonly options: {
       logger: LoggerService;
       auditor?: AuditorService;
+      /**
+       * The keys whose checkpoints verify trusts; set when the backend signs checkpoints
+       * (`gekko.audit.signing`), and then every stored checkpoint must verify.
+       */
+      trusted?: TrustedKeys;
+      /** When checkpoints are due: a longer unsigned tail is reported as broken. */
+      checkpointPolicy?: CheckpointPolicy;
+      /** `gekko.audit.archive.directory`: where archived segments are read from. */
+      archiveDirectory?: string;
     },
   ) {
     this.isPostgres = String(db.client.config.client).includes('pg');
+    this.reader = new ChainReader(db);
+    this.checkpoints = new CheckpointStore(db);
   }
 
   /**
@@ -315,22 +334,124 @@ export class AuditTrail {
     }
   }
 
-  /** Re-walks the whole chain and names the first broken record. */
-  async verify(): Promise<AuditVerifyResult> {
-    const verifier = new ChainVerifier();
-    for await (const row of this.rows()) {
-      const ok = verifier.pushCanonical({
-        seq: Number(row.seq),
-        canonical: canonicalAuditRecordWithDetails(rowFields(row), row.details),
-        storedCanonical: row.canonical,
-        prevHash: row.prev_hash,
-        hash: row.hash,
-      });
-      if (!ok) break;
+  /**
+   * Re-walks the whole chain, archived segments then live records, checks every signed checkpoint
+   * against it, and names the first broken record and the segment it sits in.
+   */
+  async verify(now = Date.now()): Promise<AuditVerifyResult> {
+    const { trusted, checkpointPolicy } = this.options;
+    const verifier = new ChainVerifier({ trusted });
+    if (trusted) verifier.addCheckpoints(await this.checkpoints.list());
+    const archived = await this.walkArchive(verifier);
+
+    verifier.segment = 'live';
+    if (!verifier.isBroken) {
+      // From the start: a live record that is also archived shows as out of order.
+      for await (const page of this.reader.pages(0)) {
+        for (const [seq, canonical, prevHash, hash, fieldsMatch] of page) {
+          if (!fieldsMatch) {
+            verifier.breakAt(
+              seq,
+              'its fields differ from the canonical JSON that was hashed',
+            );
+          }
+          if (!verifier.pushCanonical({ seq, canonical, prevHash, hash }))
+            break;
+        }
+        if (verifier.isBroken) break;
+      }
     }
-    const result = verifier.result();
-    if (!result.valid) return result;
-    // A deleted tail leaves a valid but shorter chain: the head row still knows where it ended.
+    verifier.finish();
+    if (!verifier.isBroken) await this.checkHead(verifier);
+
+    const lastSigned = verifier.lastCheckpoint;
+    const unsignedRecords = verifier.lastSeq - (lastSigned?.seq ?? 0);
+    if (!verifier.isBroken && trusted && checkpointPolicy && unsignedRecords) {
+      await this.checkUnsignedTail(verifier, checkpointPolicy, now);
+    }
+    return {
+      ...verifier.result(),
+      checkpoints: {
+        enabled: Boolean(trusted),
+        checked: verifier.checkpointsPassed,
+        lastSigned: lastSigned
+          ? {
+              seq: lastSigned.seq,
+              time: lastSigned.time,
+              keyId: lastSigned.keyId,
+            }
+          : null,
+        unsignedRecords: trusted ? unsignedRecords : verifier.lastSeq,
+      },
+      archive: archived,
+    };
+  }
+
+  /** Feeds the archived segments to the verifier, in order. */
+  private async walkArchive(verifier: ChainVerifier) {
+    const segments = await listSegments(this.db);
+    const dir = this.options.archiveDirectory;
+    let records = 0;
+    for (const segment of segments) {
+      verifier.segment = segment.file;
+      const file = dir && path.join(dir, segment.file);
+      if (!file || !fs.existsSync(file)) {
+        verifier.breakAt(
+          segment.fromSeq,
+          dir
+            ? `is archived in ${segment.file}, which is missing from ${dir}`
+            : `is archived in ${segment.file}, but gekko.audit.archive.directory is not set`,
+        );
+        break;
+      }
+      const input = fs.createReadStream(file);
+      const digest: { sha256?: string } = {};
+      try {
+        for await (const { line, lineNo } of readAuditLines(input, {
+          gzip: true,
+          digest,
+        })) {
+          if (!line) {
+            verifier.breakAt(
+              verifier.lastSeq + 1,
+              `line ${lineNo} of ${segment.file} is not JSON`,
+            );
+            break;
+          }
+          if (isCheckpointLine(line)) continue; // the table's checkpoints are the ones checked
+          const { hash, prevHash, ...fields } = line;
+          if (!verifier.push({ fields, prevHash, hash })) break;
+          records += 1;
+        }
+      } catch (error) {
+        verifier.breakAt(
+          verifier.lastSeq + 1,
+          `${segment.file} cannot be read: ${(error as Error).message}`,
+        );
+      } finally {
+        input.destroy();
+      }
+      if (verifier.isBroken) break;
+      if (verifier.lastSeq !== segment.toSeq) {
+        verifier.breakAt(
+          verifier.lastSeq + 1,
+          `is missing from ${segment.file}, which should hold records ${segment.fromSeq}–${segment.toSeq}`,
+        );
+        break;
+      }
+      if (digest.sha256 !== segment.sha256) {
+        verifier.breakAt(
+          segment.fromSeq,
+          `${segment.file} was changed after it was archived: its SHA-256 differs from the one recorded when it was written`,
+        );
+        break;
+      }
+    }
+    return { segments: segments.length, records };
+  }
+
+  /** A deleted tail leaves a valid but shorter chain: the head row still knows where it ended. */
+  private async checkHead(verifier: ChainVerifier) {
     const head = await this.db(HEAD).where({ id: 1 }).first();
     const headSeq = Number(head?.seq ?? 0);
     const last = verifier.lastSeq;
@@ -344,12 +465,73 @@ export class AuditTrail {
         headSeq + 1,
         `lies past the chain's head (record ${headSeq}): it was added outside the trail`,
       );
-    } else if (headSeq > 0 && head.hash !== result.headHash) {
+    } else if (headSeq > 0 && head.hash !== verifier.lastHash) {
       verifier.breakAt(
         headSeq,
         "its hash differs from the one the chain's head recorded",
       );
     }
-    return verifier.result();
+  }
+
+  /**
+   * Records after the last checkpoint are normal for a moment; far more than a checkpoint's worth,
+   * or older than two intervals, means checkpoints were deleted (or the backend cannot sign).
+   */
+  private async checkUnsignedTail(
+    verifier: ChainVerifier,
+    policy: CheckpointPolicy,
+    now: number,
+  ) {
+    const from = (verifier.lastCheckpoint?.seq ?? 0) + 1;
+    const unsigned = verifier.lastSeq - from + 1;
+    const first = await this.db(RECORDS).where({ seq: from }).first();
+    const graceMs = 2 * policy.intervalMs + 60_000;
+    const tooMany = unsigned > 2 * policy.every + MAX_GROUP;
+    const tooOld = first && Date.parse(first.time) < now - graceMs;
+    if (tooMany || tooOld) {
+      verifier.breakAt(
+        from,
+        `is not covered by a signed checkpoint, nor are the ${
+          unsigned - 1
+        } records after it, though one is due every ${
+          policy.every
+        } records or ${Math.round(
+          policy.intervalMs / 1000,
+        )} s: checkpoints were deleted, or this backend cannot sign them (see its log)`,
+      );
+    }
+  }
+
+  /**
+   * The lines of an export: the archived segments as they were archived, then the live records up
+   * to `upTo` (default: the head), each signed checkpoint on the line after its record.
+   */
+  async *exportLines(upTo?: number): AsyncGenerator<string> {
+    const dir = this.options.archiveDirectory;
+    for (const segment of await listSegments(this.db)) {
+      if (!dir) break;
+      const input = fs.createReadStream(path.join(dir, segment.file));
+      try {
+        for await (const { line } of readAuditLines(input, { gzip: true })) {
+          if (line) yield JSON.stringify(line);
+        }
+      } finally {
+        input.destroy();
+      }
+    }
+    const head = await this.db(HEAD).where({ id: 1 }).first();
+    const end = upTo ?? Number(head?.seq ?? 0);
+    const checkpoints = await this.checkpoints.list({ to: end });
+    let next = 0;
+    for await (const record of this.records()) {
+      if (record.seq > end) break;
+      yield JSON.stringify(record);
+      while (next < checkpoints.length && checkpoints[next].seq <= record.seq) {
+        if (checkpoints[next].seq === record.seq) {
+          yield JSON.stringify({ checkpoint: checkpoints[next] });
+        }
+        next += 1;
+      }
+    }
   }
 }

@@ -9,14 +9,16 @@ import express from 'express';
 import Router from 'express-promise-router';
 import { AccessGuard } from '../service/AccessGuard';
 import { normalizeEntityRef } from '../service/entityRefs';
+import type { AuditCheckpointer } from './AuditCheckpoints';
 import { AuditTrail } from './AuditTrail';
 
 /** Routes of the audit trail: query, verify, export, and events from other systems. */
 export function createAuditRouter(options: {
   audit: AuditTrail;
   guard: AccessGuard;
+  checkpointer?: AuditCheckpointer;
 }): express.Router {
-  const { audit, guard } = options;
+  const { audit, guard, checkpointer } = options;
   const router = Router();
   const readAccess = { what: 'read the audit trail' };
 
@@ -47,7 +49,7 @@ export function createAuditRouter(options: {
       action: 'audit.export',
     });
     parseInput(auditQuerySchema.pick({}), req.query, 'export query');
-    await audit.append(
+    const exportRecord = await audit.append(
       {
         actor: caller.actor,
         action: 'audit.export',
@@ -56,6 +58,11 @@ export function createAuditRouter(options: {
       },
       caller,
     );
+    // The export ends at a checkpoint signed for it (its own audit record included), so that it
+    // verifies offline with the public key alone.
+    const signed = await checkpointer?.checkpoint().catch(() => undefined);
+    const upTo =
+      signed && signed.seq >= exportRecord.seq ? signed.seq : exportRecord.seq;
     res.status(200).type('application/x-ndjson');
     res.setHeader(
       'content-disposition',
@@ -63,8 +70,8 @@ export function createAuditRouter(options: {
         .toISOString()
         .slice(0, 10)}.jsonl"`,
     );
-    for await (const record of audit.records()) {
-      if (!res.write(`${JSON.stringify(record)}\n`)) {
+    for await (const line of audit.exportLines(upTo)) {
+      if (!res.write(`${line}\n`)) {
         await new Promise(resolve => res.once('drain', resolve));
       }
     }

@@ -6,6 +6,8 @@ import {
 import { durationToMilliseconds } from '@backstage/types';
 import type { NatsControlPlaneOptions } from '@gekko/worker';
 import path from 'node:path';
+import type { AuditArchiveConfig } from '../audit/AuditArchive';
+import type { AuditSigningConfig } from '../audit/signing';
 import { GekkoRateLimitsConfig, readRateLimits } from './readRateLimits';
 
 /** Where remote workers join: `gekko.nats`, as the NATS control plane takes it. */
@@ -46,6 +48,8 @@ export interface GekkoConfig {
   };
   /** `gekko.health`: how trading services' health is read and judged. */
   health: GekkoHealthConfig;
+  /** `gekko.audit`: signed checkpoints and archival of the audit trail. */
+  audit: GekkoAuditConfig;
   /** `gekko.rateLimits`: per-caller limits of predict and of mutations. */
   rateLimits: GekkoRateLimitsConfig;
 }
@@ -66,6 +70,81 @@ export interface GekkoHealthConfig {
   targets: Record<string, HealthTarget>;
   /** `gekko.prometheus.baseUrl`: when set, SLOs are judged from Prometheus's HTTP API. */
   prometheusBaseUrl?: string;
+}
+
+/** `gekko.audit`. */
+export interface GekkoAuditConfig {
+  /** Set when checkpoints are signed: a key is configured (or generated, on the embedded default). */
+  signing?: AuditSigningConfig;
+  /** Set when old records move to archive files. */
+  archive?: AuditArchiveConfig;
+}
+
+/** Environment variable that may hold the PEM private key, instead of a file. */
+export const AUDIT_SIGNING_KEY_ENV = 'GEKKO_AUDIT_SIGNING_KEY';
+
+function readAudit(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+): GekkoAuditConfig {
+  const audit = config.getOptionalConfig('audit');
+  const signing = audit?.getOptionalConfig('signing');
+  const archive = audit?.getOptionalConfig('archive');
+  const keyPem = env[AUDIT_SIGNING_KEY_ENV];
+  const keyFile = signing?.getOptionalString('privateKeyFile');
+  const result: GekkoAuditConfig = {};
+  if (keyPem || keyFile) {
+    const every = signing?.getOptionalNumber('checkpointEvery') ?? 1000;
+    if (!Number.isInteger(every) || every < 1) {
+      throw new Error(
+        `gekko.audit.signing.checkpointEvery must be a whole number of records, at least 1 (got ${every})`,
+      );
+    }
+    result.signing = {
+      privateKeyPem: keyPem || undefined,
+      privateKeyFile: keyFile && path.resolve(keyFile),
+      generateIfMissing:
+        signing?.getOptionalBoolean('generateIfMissing') ?? false,
+      publicKey: signing?.getOptionalString('publicKey'),
+      trustedPublicKeys:
+        signing?.getOptionalStringArray('trustedPublicKeys') ?? [],
+      checkpointEvery: every,
+      checkpointIntervalMs:
+        (signing && readMs(signing, 'checkpointInterval')) ?? 60_000,
+    };
+  } else if (signing?.getOptionalString('publicKey')) {
+    throw new Error(
+      `gekko.audit.signing has a public key but no private key: set gekko.audit.signing.privateKeyFile or ${AUDIT_SIGNING_KEY_ENV}`,
+    );
+  }
+  const directory = archive?.getOptionalString('directory');
+  if (archive && directory) {
+    const olderThanMs = readMs(archive, 'olderThan');
+    if (olderThanMs === undefined) {
+      throw new Error(
+        'gekko.audit.archive.olderThan is required: how old a record must be to move to the archive, e.g. { days: 90 }',
+      );
+    }
+    if (!result.signing) {
+      throw new Error(
+        `gekko.audit.archive needs signed checkpoints (archived segments end at one): set gekko.audit.signing.privateKeyFile or ${AUDIT_SIGNING_KEY_ENV}`,
+      );
+    }
+    const maxRecordsPerFile =
+      archive.getOptionalNumber('maxRecordsPerFile') ?? 100_000;
+    if (!Number.isInteger(maxRecordsPerFile) || maxRecordsPerFile < 1) {
+      throw new Error(
+        `gekko.audit.archive.maxRecordsPerFile must be a whole number, at least 1 (got ${maxRecordsPerFile})`,
+      );
+    }
+    result.archive = {
+      directory: path.resolve(directory),
+      olderThanMs,
+      intervalMs: readMs(archive, 'interval') ?? 3_600_000,
+      maxRecordsPerFile,
+    };
+  }
+  return result;
 }
 
 function readHealth(config: Config): GekkoHealthConfig {
@@ -214,6 +293,7 @@ export function readGekkoConfig(root: Config): GekkoConfig {
         ) ?? 15_000,
     },
     health: readHealth(config),
+    audit: readAudit(config),
     rateLimits: readRateLimits(config.getOptionalConfig('rateLimits')),
   };
 }

@@ -12,6 +12,7 @@ export * from './telemetry/parseIoregAccelerator';
 export * from './telemetry/cpuTelemetry';
 export * from './telemetry/TelemetrySampler';
 export * from './testing/makeMlpModel';
+export * from './testing/natsTestServer';
 export * from './protocol/types';
 export * from './agent/WorkerAgent';
 export * from './transport/thread/ThreadWorkerConnection';

@@ -103,6 +103,87 @@ describe('parseCliArgs', () => {
     expect(
       usageError(['--pool', 'p'], { ...env, GEKKO_NATS_USER: 'u' }),
     ).toMatch(/GEKKO_NATS_PASSWORD/);
+    // Nor credentials inside the URL on the command line.
+    const inUrl = usageError([
+      '--pool',
+      'p',
+      '--nats',
+      'nats://u:s3cret@h:4222',
+    ]);
+    expect(inUrl).toMatch(/^--nats: .* carries credentials/);
+    expect(inUrl).not.toContain('s3cret');
+  });
+
+  it('takes pool names that are NATS subject tokens only', () => {
+    for (const pool of ['a.b', 'a*', 'a>', 'gpu pool']) {
+      expect(usageError(['--pool', pool])).toMatch(
+        /^--pool: .* is not a pool name/,
+      );
+    }
+  });
+
+  it('reads a password file and TLS files', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-cli-'));
+    const file = (name: string) => {
+      const p = path.join(dir, name);
+      fs.writeFileSync(p, 'x\n');
+      return p;
+    };
+    const password = file('password');
+    const ca = file('ca.pem');
+    const cert = file('client.pem');
+    const key = file('client-key.pem');
+    try {
+      expect(
+        parseCliArgs(
+          [
+            '--pool',
+            'p',
+            '--password-file',
+            password,
+            '--tls-ca',
+            ca,
+            '--tls-cert',
+            cert,
+            '--tls-key',
+            key,
+          ],
+          { ...env, GEKKO_NATS_USER: 'p/w' },
+        ),
+      ).toMatchObject({
+        auth: { user: 'p/w', passFile: password },
+        tls: { caFile: ca, certFile: cert, keyFile: key },
+      });
+      expect(
+        parseCliArgs(['--pool', 'p'], {
+          ...env,
+          GEKKO_NATS_USER: 'p/w',
+          GEKKO_NATS_PASSWORD_FILE: password,
+          GEKKO_NATS_TLS_CA: ca,
+        }),
+      ).toMatchObject({
+        auth: { passFile: password },
+        tls: { caFile: ca },
+      });
+      expect(usageError(['--pool', 'p', '--password-file', password])).toBe(
+        '--password-file: set GEKKO_NATS_USER too',
+      );
+      expect(
+        usageError(['--pool', 'p', '--password-file', password], {
+          ...env,
+          GEKKO_NATS_USER: 'u',
+          GEKKO_NATS_PASSWORD: 'pw',
+        }),
+      ).toMatch(/give the password one way/);
+      expect(usageError(['--pool', 'p', '--tls-cert', cert])).toMatch(
+        /^--tls-key: a client certificate needs both/,
+      );
+      expect(usageError(['--pool', 'p', '--tls-ca', '/no/such.pem'])).toMatch(
+        /^--tls-ca: cannot read/,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('takes one way to authenticate', () => {

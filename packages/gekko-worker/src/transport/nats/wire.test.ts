@@ -98,6 +98,8 @@ describe('NATS wire format', () => {
       'x',
       { ...message, seq: '1' },
       { ...message, worker: { ...message.worker, id: 'a.b' } },
+      { ...message, worker: { ...message.worker, pool: 'a.b' } },
+      { ...message, worker: { ...message.worker, pool: '' } },
       { ...message, worker: { ...message.worker, transport: 'thread' } },
       {
         ...message,

@@ -198,6 +198,16 @@ export interface Config {
       credsFile?: string;
       /** Path of an NKey seed file. */
       nkeySeedFile?: string;
+      /**
+       * TLS to NATS (PEM files; any of them makes TLS required). `caFile` trusts a private CA;
+       * `certFile` and `keyFile` are the backend's client certificate, for a server with
+       * `verify: true` (deploy/nats/gekko.conf).
+       */
+      tls?: {
+        caFile?: string;
+        certFile?: string;
+        keyFile?: string;
+      };
     };
 
     /**

@@ -219,6 +219,11 @@ function readNats(config: Config): GekkoNatsConfig | undefined {
       credsFile: nats.getOptionalString('credsFile'),
       nkeySeedFile: nats.getOptionalString('nkeySeedFile'),
     },
+    tls: {
+      caFile: nats.getOptionalString('tls.caFile'),
+      certFile: nats.getOptionalString('tls.certFile'),
+      keyFile: nats.getOptionalString('tls.keyFile'),
+    },
     name: 'gekko backend',
   };
 }

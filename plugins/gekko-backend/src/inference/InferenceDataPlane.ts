@@ -72,6 +72,17 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/** A percent-encoded path segment; bad encoding (`%E0%A4%A`) is a 400, as Express answers it. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InputError(
+      `Invalid model: name: ${segment} is not valid percent-encoding`,
+    );
+  }
+}
+
 function tooLarge() {
   return new HttpError(413, 'PayloadTooLargeError', PREDICT_TOO_LARGE);
 }
@@ -217,7 +228,7 @@ export class InferenceDataPlane {
       );
       const { name } = parseInput(
         modelName,
-        { name: decodeURIComponent(match[1]) },
+        { name: decodePathSegment(match[1]) },
         'model',
       );
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim();

@@ -23,6 +23,7 @@ export * from './transport/nats/NatsWorkerServer';
 export * from './transport/nats/NatsControlPlane';
 export * from './transport/nats/NatsWorkerConnection';
 export {
+  connectNats,
   describeNatsAuth,
   describeNatsTls,
 } from './transport/nats/connectNats';

@@ -101,6 +101,8 @@ export function createGpuCapability(options: {
           events: manager,
           readArtifact: sha => artifacts.readArtifact(sha),
           logger,
+          trail,
+          registry: metrics.registry,
         });
         await remote.start();
       }

@@ -292,6 +292,9 @@ export class AuditArchive {
       archivedAt: new Date().toISOString(),
     };
     const record = await this.db.transaction(async trx => {
+      logger.debug(
+        `Audit archive: moving records ${fromSeq}–${end.seq} out of the database`,
+      );
       await trx(SEGMENTS).insert({
         from_seq: segment.fromSeq,
         to_seq: segment.toSeq,
@@ -303,6 +306,7 @@ export class AuditArchive {
       const deleted = await trx(RECORDS)
         .whereBetween('seq', [fromSeq, end.seq])
         .delete();
+      logger.debug(`Audit archive: deleted ${deleted} records, committing`);
       if (deleted !== end.seq - fromSeq + 1) {
         throw new Error(
           `expected to move ${end.seq - fromSeq + 1} records, found ${deleted}`,

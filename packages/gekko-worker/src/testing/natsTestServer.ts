@@ -28,11 +28,19 @@ export function findOpensslBinary(): string | undefined {
   ].find(file => fs.existsSync(file));
 }
 
-/** The NATS server config this repository ships. */
-export const shippedNatsConfigFile = path.resolve(
-  __dirname,
-  '../../../../deploy/nats/gekko.conf',
-);
+/**
+ * The NATS server config this repository ships, `deploy/nats/gekko.conf`, found from `from` (the
+ * working directory by default) upwards.
+ */
+export function findShippedNatsConfig(from = process.cwd()): string {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'deploy/nats/gekko.conf');
+    if (fs.existsSync(file)) return file;
+    if (path.dirname(dir) === dir) {
+      throw new Error(`No deploy/nats/gekko.conf in ${from} or above`);
+    }
+  }
+}
 
 /** TLS files of the server, as nats-server's `tls` block takes them. */
 export interface NatsTestServerTls {
@@ -52,7 +60,7 @@ export function derivedNatsConfig(
   tls?: NatsTestServerTls,
 ): string {
   let config = withNatsWorkerUsers(
-    fs.readFileSync(shippedNatsConfigFile, 'utf8'),
+    fs.readFileSync(findShippedNatsConfig(), 'utf8'),
     workers,
   );
   if (tls) {

@@ -155,7 +155,9 @@ describeWithNats()('gekko-worker CLI', () => {
     });
 
     const log = worker.output();
-    expect(log).toContain(`as worker cli-${prefix} of pool cuda-remote (token;`);
+    expect(log).toContain(
+      `as worker cli-${prefix} of pool cuda-remote (token;`,
+    );
     expect(log).toContain('pool cuda-remote; accelerator cpu');
     expect(log).toContain('loaded nhits-price@1 with provider cpu');
     expect(log).toContain('SIGTERM');

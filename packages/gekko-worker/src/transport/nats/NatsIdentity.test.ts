@@ -20,6 +20,7 @@ import {
   derivedNatsConfig,
   findNatsServerBinary,
   findOpensslBinary,
+  findShippedNatsConfig,
   makeTestCertificates,
   NatsTestServer,
   startNatsTestServer,
@@ -147,10 +148,7 @@ function permissionErrors(nc: NatsConnection): PermissionViolationError[] {
 
 describe('the shipped NATS server config', () => {
   it('has a workers section whose entries are what nats-user prints', () => {
-    const shipped = fs.readFileSync(
-      path.resolve(__dirname, '../../../../../deploy/nats/gekko.conf'),
-      'utf8',
-    );
+    const shipped = fs.readFileSync(findShippedNatsConfig(), 'utf8');
     const section = shipped.slice(
       shipped.indexOf(NATS_CONFIG_WORKERS_BEGIN) +
         NATS_CONFIG_WORKERS_BEGIN.length,

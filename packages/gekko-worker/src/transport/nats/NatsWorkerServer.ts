@@ -390,6 +390,8 @@ export async function startNatsWorker(
    * so it stops (at start-up, startNatsWorker rejects). Other refusals are logged.
    */
   let refused: Error | undefined;
+  /** What a refusal does once the worker runs (at start-up, startNatsWorker rejects instead). */
+  let stopRefused = () => {};
   const loggedRefusals = new Set<string>();
   const onRefusal = (error: PermissionViolationError) => {
     const own =
@@ -408,7 +410,7 @@ export async function startNatsWorker(
         }. This identity's permissions do not name pool ${pool} and id ${id}; use the credentials made for them (deploy/nats/README.md)`,
       );
       log(refused.message);
-      if (started) close().catch(() => {});
+      stopRefused();
       return;
     }
     const key = `${error.operation} ${
@@ -418,7 +420,6 @@ export async function startNatsWorker(
     loggedRefusals.add(key);
     log(`NATS refused this worker: ${error.message}`);
   };
-  let started = false;
 
   let connected = true;
   /** Set when closing starts: no heartbeat may follow the goodbye. */
@@ -487,7 +488,6 @@ export async function startNatsWorker(
     await nc.close().catch(() => undefined);
     throw error;
   }
-  started = true;
   const timer = setInterval(beat, intervalMs);
 
   const closed = nc.closed().then(error => refused ?? (error || undefined));
@@ -525,6 +525,10 @@ export async function startNatsWorker(
       }
     })();
     return closing;
+  };
+
+  stopRefused = () => {
+    close().catch(() => {});
   };
 
   return {

@@ -5,7 +5,9 @@
  *   2. the gateway library (GPU manager + worker threads) at batch 64, against raw onnxruntime-node in
  *      one process;
  *   3. the HTTP predict route of a real Backstage backend at batch 1, against a bare node:http server
- *      that answers a canned body, both driven by the same load generator in another process.
+ *      that answers a canned body, both driven by the same load generator in another process;
+ *   4. the data plane's per-caller rate limiter: the same load from a caller the limit applies to,
+ *      against a caller exempt from it, on the same data plane, in alternating rounds.
  */
 // The benchmark starts a real backend; backend-defaults is a dev dependency, as the bench is dev tooling.
 // eslint-disable-next-line @backstage/no-undeclared-imports
@@ -28,6 +30,8 @@ import { ModelArtifacts } from '../inference/ModelArtifacts';
 import { ModelPlacement } from '../inference/ModelPlacement';
 import { ModelRegistry } from '../inference/ModelRegistry';
 import { ModelStore } from '../inference/ModelStore';
+import type { Caller } from '../service/AccessGuard';
+import { CallerRateLimits } from '../service/CallerRateLimits';
 import { benchLogger } from './benchLogger';
 import { openBenchDatabase } from './openBenchDatabase';
 import {
@@ -53,6 +57,14 @@ const nhits = {
 };
 
 const logger = benchLogger;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  return Number.isInteger(mid)
+    ? (sorted[mid - 1] + sorted[mid]) / 2
+    : sorted[Math.floor(mid)];
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[
@@ -318,6 +330,8 @@ function loadgen(options: Record<string, unknown>): Promise<LoadgenResult> {
 async function httpRoute() {
   const port = await freePort();
   const token = crypto.randomBytes(24).toString('base64url');
+  // A second caller whom gekko.rateLimits exempts, for the limiter's cost.
+  const unlimitedToken = crypto.randomBytes(24).toString('base64url');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-bench-http-'));
   const configFile = path.join(dir, 'app-config.json');
   fs.writeFileSync(
@@ -334,6 +348,10 @@ async function httpRoute() {
         auth: {
           externalAccess: [
             { type: 'static', options: { token, subject: 'bench' } },
+            {
+              type: 'static',
+              options: { token: unlimitedToken, subject: 'bench-unlimited' },
+            },
           ],
         },
       },
@@ -354,6 +372,12 @@ async function httpRoute() {
           embedded: { workers: HTTP_WORKERS, pool: 'cpu-dr' },
           models: [nhits],
           dataPlane: { port: 0 },
+        },
+        // The default limits apply to `bench`, as to any caller.
+        rateLimits: {
+          overrides: [
+            { caller: 'bench-unlimited', predict: { enabled: false } },
+          ],
         },
       },
     }),
@@ -442,6 +466,30 @@ async function httpRoute() {
     bodyBase64: binaryBody.toString('base64'),
   });
 
+  // The rate limiter's cost: the same load from `bench` (limited) and `bench-unlimited` (exempt),
+  // in alternating rounds.
+  const limiterRounds = 4;
+  const limiterRun = (bearer: string) =>
+    loadgen({
+      ...common,
+      durationMs: (SECONDS * 1000) / 2,
+      url: planeUrl,
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        'content-type': 'application/json',
+      },
+      bodyBase64: Buffer.from(jsonBody).toString('base64'),
+    });
+  const limited: LoadgenResult[] = [];
+  const unlimited: LoadgenResult[] = [];
+  for (let round = 0; round < limiterRounds; round++) {
+    // Off-on, then on-off (ABBA): a drift in the machine's load, or a slow first run, favours neither.
+    if (round % 2 === 0) unlimited.push(await limiterRun(unlimitedToken));
+    limited.push(await limiterRun(token));
+    if (round % 2 === 1) unlimited.push(await limiterRun(unlimitedToken));
+  }
+
   // The same backend's cheapest authenticated route: the ceiling of Backstage's HTTP stack here
   // (helmet, cors, compression, token check, express), before any inference work.
   const ceiling = await loadgen({
@@ -519,6 +567,7 @@ async function httpRoute() {
     });
   };
   const portalRoute = judge('HTTP predict, portal route, batch 1', json);
+  const limiter = rateLimiterCost(limited, unlimited, await limiterCheckNs());
   const dataPlane = [
     judge('HTTP predict, data plane, 16 clients', dataPlaneJson),
     judge('HTTP predict, data plane, 8 clients', dataPlaneJson8),
@@ -552,7 +601,105 @@ async function httpRoute() {
     goal: portalRoute.goalText,
     metByPortalRoute: portalRoute.goalMet,
     metByDataPlane: dataPlane.some(v => v.goalMet),
-    verdicts: [portalRoute, ...dataPlane],
+    rateLimiterCost: limiter.ratio,
+    rateLimiter: limiter.section,
+    verdicts: [portalRoute, ...dataPlane, limiter.verdict],
+  };
+}
+
+/**
+ * What one admitted predict costs the limiter, in ns, in this process: the hot path (a caller's
+ * bucket found and a token taken), under a limit never reached.
+ */
+async function limiterCheckNs(): Promise<number> {
+  const limits = new CallerRateLimits(
+    { predict: { requests: 1e12, per: 'second', burst: 1e12 }, overrides: [] },
+    {
+      audit: { append: () => Promise.reject(new Error('never refused')) },
+      logger,
+    },
+  );
+  const caller = { actor: 'bench', requestId: 'bench' } as Caller;
+  const request = {
+    method: 'POST',
+    path: '/api/gekko/inference/models/nhits-price/predict',
+    server: 'data-plane' as const,
+  };
+  const calls = 1_000_000;
+  for (let i = 0; i < calls / 10; i++) {
+    await limits.admit('predict', caller, request);
+  }
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) {
+    await limits.admit('predict', caller, request);
+  }
+  return Number(process.hrtime.bigint() - started) / calls;
+}
+
+/**
+ * The data plane's throughput with the per-caller rate limiter against without it (same load, same
+ * run, alternating rounds): the ratio of their request totals over equal durations, and the
+ * median of the rounds' ratios.
+ */
+function rateLimiterCost(
+  limited: LoadgenResult[],
+  unlimited: LoadgenResult[],
+  checkNs: number,
+) {
+  const total = (runs: LoadgenResult[]) => ({
+    requests: runs.reduce((sum, r) => sum + r.requests, 0),
+    seconds: runs.reduce((sum, r) => sum + r.seconds, 0),
+    failed: runs.reduce(
+      (sum, r) => sum + Object.values(r.failures).reduce((a, b) => a + b, 0),
+      0,
+    ),
+  });
+  const on = total(limited);
+  const off = total(unlimited);
+  const rate = (t: typeof on) => Math.round(t.requests / t.seconds);
+  const ratio = +(rate(on) / rate(off)).toFixed(3);
+  const share = (checkNs * rate(off)) / 1e9;
+  const judged = verdict({
+    figure: 'HTTP predict, data plane, rate limiter on',
+    value: rate(on),
+    unit: 'req/s',
+    measures: { 'failed requests': { value: on.failed, unit: 'requests' } },
+    baseline: { name: 'rate limiter off', value: rate(off), unit: 'req/s' },
+    ratio,
+    goal: {
+      of: 'ratio',
+      op: '>=',
+      value: 0.95,
+      unit: 'x',
+      and: [{ of: 'failed requests', op: '==', value: 0, unit: '' }],
+    },
+    shown: {
+      baseline: `rate limiter off ${formatNumber(
+        rate(off),
+      )} req/s → ${ratio}x; one check ${checkNs.toFixed(0)} ns, ${(
+        share * 100
+      ).toFixed(2)} % of a request`,
+    },
+  });
+  return {
+    ratio,
+    verdict: judged,
+    section: {
+      rounds: limited.length,
+      note: 'the same load on the same data plane (16 clients, JSON, batch 1) from a caller under the default limit (never reached) and from one an override exempts; rounds alternate exempt-limited, limited-exempt',
+      medianRoundRatio: +median(
+        limited.map(
+          (r, i) => r.requestsPerSecond / unlimited[i].requestsPerSecond,
+        ),
+      ).toFixed(3),
+      limitedRequestsPerSecond: rate(on),
+      unlimitedRequestsPerSecond: rate(off),
+      // The same cost without the HTTP noise: one check against one request's time, unlimited.
+      checkNs: +checkNs.toFixed(1),
+      checkShareOfRequestTime: +share.toFixed(5),
+      limited,
+      unlimited,
+    },
   };
 }
 

@@ -92,8 +92,9 @@ function tooLarge() {
  * server instead of Backstage's Express stack (helmet, CORS, compression, routing), as Triton and
  * KServe keep inference off their management API. Same path, bodies, answers and errors as
  * `POST /api/gekko/inference/models/{name}/predict` on the portal, and the same security: the
- * Backstage token is checked by the auth service, `gekko.inference.invoke` by the permission
- * framework, and a denial is a 403 with an audit record.
+ * Backstage token is checked by the auth service, the caller's predict rate limit (shared with the
+ * portal route) before `gekko.inference.invoke` by the permission framework, and a denial is a 403
+ * with an audit record.
  */
 export class InferenceDataPlane {
   private server: http.Server | undefined;

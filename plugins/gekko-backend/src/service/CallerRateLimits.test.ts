@@ -5,10 +5,17 @@ import {
   startTestBackend,
 } from '@backstage/backend-test-utils';
 import { Knex } from 'knex';
+import fs from 'node:fs';
+import path from 'node:path';
 import request from 'supertest';
+import yaml from 'yaml';
 import { gekkoPlugin } from '../plugin';
 
 jest.setTimeout(60_000);
+
+const openapi = yaml.parse(
+  fs.readFileSync(path.join(__dirname, '../schema/openapi.yaml'), 'utf8'),
+);
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
@@ -35,7 +42,8 @@ const pool = (name: string) => ({
   owner: 'group:default/platform',
 });
 
-const as = (user: string) => mockCredentials.user.header(`user:default/${user}`);
+const as = (user: string) =>
+  mockCredentials.user.header(`user:default/${user}`);
 
 async function startBackend(knex: Knex, rateLimits?: object) {
   const { server } = await startTestBackend({
@@ -119,6 +127,9 @@ describe.each(databases.eachSupportedId())('rate limits on %s', databaseId => {
     expect((await predict(backend, 'ava')).status).toBe(404);
     const refused = await predict(backend, 'ava');
     expect(refused.status).toBe(429);
+    expect(
+      openapi.paths['/inference/models/{name}/predict'].post.responses,
+    ).toHaveProperty('429');
     expect(refused.headers['retry-after']).toBe('1');
     expect(refused.body).toEqual({
       error: {
@@ -192,23 +203,35 @@ describe.each(databases.eachSupportedId())('rate limits on %s', databaseId => {
           .send({ title: 'x' })
       ).status,
     ).toBe(404);
-    for (const [method, path] of [
-      ['post', '/api/gekko/pools'],
-      ['patch', '/api/gekko/pools/one'],
-      ['delete', '/api/gekko/pools/one'],
-      ['post', '/api/gekko/audit/events'],
-      ['put', '/api/gekko/inference/models/x/traffic'],
-      ['delete', '/api/gekko/inference/models/x/versions/1/deployment'],
-      ['post', '/api/gekko/deployments'],
-      ['post', '/api/gekko/gpu/workers/w/crash'],
-    ] as const) {
+    // Every mutating operation of openapi.yaml but predict, which has a limit of its own.
+    const mutations = Object.entries<Record<string, any>>(openapi.paths)
+      .flatMap(([template, item]) =>
+        Object.entries(item)
+          .filter(([method]) =>
+            ['post', 'put', 'patch', 'delete'].includes(method),
+          )
+          .map(([method, op]) => ({ method, template, op })),
+      )
+      .filter(({ template }) => !template.endsWith('/predict'));
+    expect(mutations.length).toBeGreaterThanOrEqual(11);
+    for (const { method, template, op } of mutations) {
+      expect({
+        method,
+        template,
+        documented: Object.keys(op.responses),
+      }).toEqual({
+        method,
+        template,
+        documented: expect.arrayContaining(['429']),
+      });
+      const url = `/api/gekko${template.replace(/\{[^}]+\}/g, 'x')}`;
       const res = await request(backend.server)
-        [method](path)
+        [method as 'post'](url)
         .set('Authorization', as('ava'))
         .send({});
-      expect({ method, path, status: res.status }).toEqual({
+      expect({ method, url, status: res.status }).toEqual({
         method,
-        path,
+        url,
         status: 429,
       });
       expect(res.headers['retry-after']).toBe('1');
@@ -224,9 +247,7 @@ describe.each(databases.eachSupportedId())('rate limits on %s', databaseId => {
     expect((await predict(backend, 'ava')).status).toBe(404);
     expect((await createPool(backend, 'ben', 'two')).status).toBe(201);
     for (let i = 0; i < 5; i++) {
-      expect((await createPool(backend, 'free', `free-${i}`)).status).toBe(
-        201,
-      );
+      expect((await createPool(backend, 'free', `free-${i}`)).status).toBe(201);
     }
 
     clock.now += 1000;

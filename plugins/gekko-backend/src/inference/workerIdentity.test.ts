@@ -26,7 +26,7 @@ import {
   startNatsTestServer,
   TestCertificates,
 } from '@gekko/worker';
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -340,14 +340,26 @@ describeWithNatsServer('remote worker identities', () => {
         }),
       }),
     ]);
-    await until(async () => {
+    const metrics = await until(async () => {
       const res = await request(server)
         .get('/api/gekko/metrics')
         .set('Authorization', user);
-      return /gekko_worker_heartbeats_refused_total\{pool="cuda-primary"\} 3\b/.test(
-        res.text,
+      return (
+        /gekko_worker_heartbeats_refused_total\{pool="cuda-primary"\} 3\b/.test(
+          res.text,
+        ) && res.text
       );
     }, 'three refusals counted');
+    if (process.env.GEKKO_PROMTOOL) {
+      // Exits non-zero on any error or lint problem of the exposition.
+      execFileSync(process.env.GEKKO_PROMTOOL, ['check', 'metrics'], {
+        input: metrics,
+      });
+    } else {
+      process.stderr.write(
+        'SKIPPED: promtool check of the refusal metric — set GEKKO_PROMTOOL\n',
+      );
+    }
     await liar.close();
 
     // Still one record, the liar is not registered anywhere, and the honest workers serve.

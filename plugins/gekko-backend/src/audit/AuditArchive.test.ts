@@ -18,6 +18,7 @@ import {
 } from './__testUtils__/signedTrail';
 import { AuditArchiveConfig, listSegments } from './AuditArchive';
 import { verifyAuditExport } from './verifyAuditExport';
+import { describeEachDatabase } from '../__testUtils__/databases';
 
 jest.setTimeout(120_000);
 
@@ -48,163 +49,156 @@ function gzLines(file: string): string[] {
   return gunzipSync(fs.readFileSync(file)).toString('utf8').trim().split('\n');
 }
 
-describe.each(databases.eachSupportedId())(
-  'audit archive on %s',
-  databaseId => {
-    let db: Knex;
-    let dir: string;
+describeEachDatabase(databases)('audit archive on %s', databaseId => {
+  let db: Knex;
+  let dir: string;
 
-    beforeEach(async () => {
-      const knex = await databases.init(databaseId);
-      db = await openGekkoDatabase(mockServices.database({ knex }));
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-archive-'));
+  beforeEach(async () => {
+    const knex = await databases.init(databaseId);
+    db = await openGekkoDatabase(mockServices.database({ knex }));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gekko-archive-'));
+  });
+
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('moves old records, as whole checkpointed segments, to gzip JSONL files, and verifies across archive and live', async () => {
+    const { archive, trail } = await chain(
+      signedTrail(db, { archive: archiveConfig(dir) }),
+    );
+    await expect(archive!.archiveDue()).resolves.toEqual([]);
+
+    const moved = await archive!.archiveDue(TWO_HOURS_ON());
+    // The first call signed record 43, so the last segment ends there.
+    expect(moved.map(s => [s.fromSeq, s.toSeq])).toEqual([
+      [1, 10],
+      [11, 20],
+      [21, 30],
+      [31, 40],
+      [41, 43],
+    ]);
+    expect(fs.readdirSync(dir).sort()).toEqual(moved.map(s => s.file));
+    const first = gzLines(path.join(dir, moved[0].file));
+    expect(first).toHaveLength(11); // ten records and the checkpoint they end at
+    expect(JSON.parse(first[10])).toMatchObject({
+      checkpoint: { seq: 10 },
     });
 
-    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const live = await db('gekko_audit_records').orderBy('seq');
+    expect(live.map(r => Number(r.seq))).toEqual([44, 45, 46, 47, 48]);
+    expect(live.map(r => r.action)).toEqual(Array(5).fill('audit.archive'));
+    expect(JSON.parse(live[0].details)).toMatchObject({
+      fromSeq: 1,
+      toSeq: 10,
+      records: 10,
+      file: moved[0].file,
+      sha256: moved[0].sha256,
+    });
+    await expect(trail.verify()).resolves.toMatchObject({
+      valid: true,
+      checked: 48,
+      archive: { segments: 5, records: 43 },
+      checkpoints: { checked: 5, lastSigned: { seq: 43 } },
+    });
+  });
 
-    it('moves old records, as whole checkpointed segments, to gzip JSONL files, and verifies across archive and live', async () => {
-      const { archive, trail } = await chain(
-        signedTrail(db, { archive: archiveConfig(dir) }),
-      );
-      await expect(archive!.archiveDue()).resolves.toEqual([]);
-
-      const moved = await archive!.archiveDue(TWO_HOURS_ON());
-      // The first call signed record 43, so the last segment ends there.
-      expect(moved.map(s => [s.fromSeq, s.toSeq])).toEqual([
-        [1, 10],
-        [11, 20],
-        [21, 30],
-        [31, 40],
-        [41, 43],
-      ]);
-      expect(fs.readdirSync(dir).sort()).toEqual(moved.map(s => s.file));
-      const first = gzLines(path.join(dir, moved[0].file));
-      expect(first).toHaveLength(11); // ten records and the checkpoint they end at
-      expect(JSON.parse(first[10])).toMatchObject({
-        checkpoint: { seq: 10 },
-      });
-
-      const live = await db('gekko_audit_records').orderBy('seq');
-      expect(live.map(r => Number(r.seq))).toEqual([44, 45, 46, 47, 48]);
-      expect(live.map(r => r.action)).toEqual(Array(5).fill('audit.archive'));
-      expect(JSON.parse(live[0].details)).toMatchObject({
-        fromSeq: 1,
-        toSeq: 10,
-        records: 10,
-        file: moved[0].file,
-        sha256: moved[0].sha256,
-      });
-      await expect(trail.verify()).resolves.toMatchObject({
-        valid: true,
-        checked: 48,
-        archive: { segments: 5, records: 43 },
-        checkpoints: { checked: 5, lastSigned: { seq: 43 } },
-      });
+  it('exports archive and live as one chain that verifies offline with the public key alone', async () => {
+    const keys = newKeyPair();
+    const { archive, trail, checkpointer } = await chain(
+      signedTrail(db, {
+        key: signingKey(keys.privateKeyPem),
+        archive: archiveConfig(dir),
+      }),
+    );
+    await archive!.archiveDue(TWO_HOURS_ON());
+    const signed = await checkpointer.checkpoint();
+    const lines: string[] = [];
+    for await (const line of trail.exportLines(signed!.seq)) lines.push(line);
+    expect(lines.filter(l => l.startsWith('{"checkpoint"'))).toHaveLength(6);
+    const { trusted } = signingKey(keys.privateKeyPem);
+    await expect(
+      verifyAuditExport(Readable.from(lines.map(l => `${l}\n`)), { trusted }),
+    ).resolves.toMatchObject({
+      valid: true,
+      checked: 48,
+      checkpoints: { checked: 6, unsignedRecords: 0 },
     });
 
-    it('exports archive and live as one chain that verifies offline with the public key alone', async () => {
-      const keys = newKeyPair();
-      const { archive, trail, checkpointer } = await chain(
-        signedTrail(db, {
-          key: signingKey(keys.privateKeyPem),
-          archive: archiveConfig(dir),
-        }),
-      );
-      await archive!.archiveDue(TWO_HOURS_ON());
-      const signed = await checkpointer.checkpoint();
-      const lines: string[] = [];
-      for await (const line of trail.exportLines(signed!.seq)) lines.push(line);
-      expect(lines.filter(l => l.startsWith('{"checkpoint"'))).toHaveLength(6);
-      const { trusted } = signingKey(keys.privateKeyPem);
-      await expect(
-        verifyAuditExport(Readable.from(lines.map(l => `${l}\n`)), { trusted }),
-      ).resolves.toMatchObject({
-        valid: true,
-        checked: 48,
-        checkpoints: { checked: 6, unsignedRecords: 0 },
-      });
+    // The archive files on their own, with the command-line verifier.
+    const publicKeyFile = path.join(dir, '..', `${path.basename(dir)}.pub.pem`);
+    fs.writeFileSync(publicKeyFile, keys.publicKeyPem);
+    const files = fs
+      .readdirSync(dir)
+      .sort()
+      .map(f => path.join(dir, f));
+    const ok = spawnSync(
+      process.execPath,
+      [verifyBin, '--public-key', publicKeyFile, ...files],
+      { encoding: 'utf8' },
+    );
+    expect(ok.stdout).toContain('chain intact: 43 records');
+    expect(ok.status).toBe(0);
 
-      // The archive files on their own, with the command-line verifier.
-      const publicKeyFile = path.join(
-        dir,
-        '..',
-        `${path.basename(dir)}.pub.pem`,
-      );
-      fs.writeFileSync(publicKeyFile, keys.publicKeyPem);
-      const files = fs
-        .readdirSync(dir)
-        .sort()
-        .map(f => path.join(dir, f));
-      const ok = spawnSync(
-        process.execPath,
-        [verifyBin, '--public-key', publicKeyFile, ...files],
-        { encoding: 'utf8' },
-      );
-      expect(ok.stdout).toContain('chain intact: 43 records');
-      expect(ok.status).toBe(0);
+    fs.writeFileSync(publicKeyFile, newKeyPair().publicKeyPem);
+    const wrongKey = spawnSync(
+      process.execPath,
+      [verifyBin, '--public-key', publicKeyFile, ...files],
+      { encoding: 'utf8' },
+    );
+    expect(wrongKey.stdout).toContain('which is not a trusted key');
+    expect(wrongKey.status).toBe(1);
+    fs.rmSync(publicKeyFile);
+  });
 
-      fs.writeFileSync(publicKeyFile, newKeyPair().publicKeyPem);
-      const wrongKey = spawnSync(
-        process.execPath,
-        [verifyBin, '--public-key', publicKeyFile, ...files],
-        { encoding: 'utf8' },
-      );
-      expect(wrongKey.stdout).toContain('which is not a trusted key');
-      expect(wrongKey.status).toBe(1);
-      fs.rmSync(publicKeyFile);
+  it('names the archive file a broken record sits in, and a missing file', async () => {
+    const { archive, trail } = await chain(
+      signedTrail(db, { archive: archiveConfig(dir) }),
+    );
+    const moved = await archive!.archiveDue(TWO_HOURS_ON());
+    const second = path.join(dir, moved[1].file);
+    const original = fs.readFileSync(second);
+    const lines = gzLines(second).map(l => JSON.parse(l));
+    (lines[4] as AuditRecord).actor = 'user:default/mallory';
+    fs.writeFileSync(
+      second,
+      gzipSync(lines.map(l => `${JSON.stringify(l)}\n`).join('')),
+    );
+    await expect(trail.verify()).resolves.toMatchObject({
+      valid: false,
+      firstBrokenSeq: 15,
+      segment: moved[1].file,
+      reason: expect.stringContaining('its hash does not match its content'),
     });
 
-    it('names the archive file a broken record sits in, and a missing file', async () => {
-      const { archive, trail } = await chain(
-        signedTrail(db, { archive: archiveConfig(dir) }),
-      );
-      const moved = await archive!.archiveDue(TWO_HOURS_ON());
-      const second = path.join(dir, moved[1].file);
-      const original = fs.readFileSync(second);
-      const lines = gzLines(second).map(l => JSON.parse(l));
-      (lines[4] as AuditRecord).actor = 'user:default/mallory';
-      fs.writeFileSync(
-        second,
-        gzipSync(lines.map(l => `${JSON.stringify(l)}\n`).join('')),
-      );
-      await expect(trail.verify()).resolves.toMatchObject({
-        valid: false,
-        firstBrokenSeq: 15,
-        segment: moved[1].file,
-        reason: expect.stringContaining('its hash does not match its content'),
-      });
-
-      fs.writeFileSync(second, original);
-      await expect(trail.verify()).resolves.toMatchObject({ valid: true });
-      fs.rmSync(second);
-      await expect(trail.verify()).resolves.toMatchObject({
-        valid: false,
-        firstBrokenSeq: 11,
-        segment: moved[1].file,
-        reason: expect.stringContaining(`which is missing from ${dir}`),
-      });
+    fs.writeFileSync(second, original);
+    await expect(trail.verify()).resolves.toMatchObject({ valid: true });
+    fs.rmSync(second);
+    await expect(trail.verify()).resolves.toMatchObject({
+      valid: false,
+      firstBrokenSeq: 11,
+      segment: moved[1].file,
+      reason: expect.stringContaining(`which is missing from ${dir}`),
     });
+  });
 
-    it('moves nothing that does not verify', async () => {
-      const logger = mockServices.logger.mock();
-      const { archive } = await chain(
-        signedTrail(db, { archive: archiveConfig(dir), logger }),
-      );
-      await rewriteTail(db, 5);
-      await expect(archive!.archiveDue(TWO_HOURS_ON())).rejects.toThrow(
-        /records 1–10 were not archived because they do not verify: record 1: the chain was rewritten/,
-      );
-      expect(fs.readdirSync(dir)).toEqual([]);
-      await expect(
-        db('gekko_audit_records').count({ n: '*' }),
-      ).resolves.toEqual([{ n: expect.anything() }]);
-      expect(
-        Number((await db('gekko_audit_records').count({ n: '*' }))[0].n),
-      ).toBe(43);
-      expect(await listSegments(db)).toEqual([]);
-    });
-  },
-);
+  it('moves nothing that does not verify', async () => {
+    const logger = mockServices.logger.mock();
+    const { archive } = await chain(
+      signedTrail(db, { archive: archiveConfig(dir), logger }),
+    );
+    await rewriteTail(db, 5);
+    await expect(archive!.archiveDue(TWO_HOURS_ON())).rejects.toThrow(
+      /records 1–10 were not archived because they do not verify: record 1: the chain was rewritten/,
+    );
+    expect(fs.readdirSync(dir)).toEqual([]);
+    await expect(db('gekko_audit_records').count({ n: '*' })).resolves.toEqual([
+      { n: expect.anything() },
+    ]);
+    expect(
+      Number((await db('gekko_audit_records').count({ n: '*' }))[0].n),
+    ).toBe(43);
+    expect(await listSegments(db)).toEqual([]);
+  });
+});
 
 describe('audit archive killed midway', () => {
   /** Runs an archival in a child process, frozen and SIGKILLed at the first log line matching `freezeAt`. */

@@ -9,12 +9,13 @@ import {
   signedTrail,
   signingKey,
 } from './__testUtils__/signedTrail';
+import { describeEachDatabase } from '../__testUtils__/databases';
 
 jest.setTimeout(60_000);
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 
-describe.each(databases.eachSupportedId())(
+describeEachDatabase(databases)(
   'signed audit checkpoints on %s',
   databaseId => {
     let db: Knex;

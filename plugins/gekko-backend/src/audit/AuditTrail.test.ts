@@ -4,6 +4,7 @@ import { Knex } from 'knex';
 import { openGekkoDatabase } from '../database/migrations';
 import { AuditEntry, AuditTrail } from './AuditTrail';
 import { chainHash } from './ChainVerifier';
+import { describeEachDatabase } from '../__testUtils__/databases';
 
 jest.setTimeout(60_000);
 
@@ -32,7 +33,7 @@ async function appendMany(audit: AuditTrail, count: number) {
   for (let i = 1; i <= count; i++) await audit.append(entry(i));
 }
 
-describe.each(databases.eachSupportedId())('AuditTrail on %s', databaseId => {
+describeEachDatabase(databases)('AuditTrail on %s', databaseId => {
   let db: Knex;
   let audit: AuditTrail;
 

@@ -16,6 +16,7 @@ import { modelLoaded } from '../__testUtils__/modelLoaded';
 import { inferenceGatewayEntity } from './__testUtils__/inferenceGatewayEntity';
 import { until } from '../__testUtils__/until';
 import { gekkoPlugin } from '../plugin';
+import { describeEachDatabase } from '../__testUtils__/databases';
 
 jest.setTimeout(180_000);
 
@@ -143,7 +144,7 @@ const canary = {
   analysis: { maxP99Ms: 5_000, minSamples: 10, timeoutMs: 60_000 },
 };
 
-describe.each(databases.eachSupportedId())('deployments on %s', databaseId => {
+describeEachDatabase(databases)('deployments on %s', databaseId => {
   let knex: Knex;
   let modelsDir: string;
   let backend: Server;

@@ -13,6 +13,7 @@ import { modelLoaded } from '../__testUtils__/modelLoaded';
 import { until } from '../__testUtils__/until';
 import { gekkoPlugin } from '../plugin';
 import { inferenceGatewayEntity } from './__testUtils__/inferenceGatewayEntity';
+import { describeEachDatabase } from '../__testUtils__/databases';
 
 jest.setTimeout(120_000);
 
@@ -30,7 +31,7 @@ const canary = {
   analysis: { minSamples: 0 },
 };
 
-describe.each(databases.eachSupportedId())(
+describeEachDatabase(databases)(
   'one deployment in flight per entity and target on %s',
   databaseId => {
     let knex: Knex;

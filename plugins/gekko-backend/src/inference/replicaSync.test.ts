@@ -15,13 +15,14 @@ import request from 'supertest';
 import { mlpGekkoConfig, twoModelVersions } from '../bench/twoModelVersions';
 import { until } from '../__testUtils__/until';
 import { gekkoPlugin } from '../plugin';
+import { describeEachDatabase } from '../__testUtils__/databases';
 
 jest.setTimeout(120_000);
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
 const user = mockCredentials.user.header('user:default/ava');
 
-describe.each(databases.eachSupportedId())(
+describeEachDatabase(databases)(
   'two replicas on one %s database',
   databaseId => {
     it('see each other’s model registry changes through the events service', async () => {

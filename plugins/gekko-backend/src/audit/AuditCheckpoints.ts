@@ -149,16 +149,7 @@ export class AuditCheckpointer {
       : await this.archivedEnd();
     const verifier = new ChainVerifier({ start });
     for await (const page of this.reader.pages(start.seq, headSeq)) {
-      for (const [seq, canonical, prevHash, hash, fieldsMatch] of page) {
-        if (!fieldsMatch) {
-          verifier.breakAt(
-            seq,
-            'its fields differ from the canonical JSON that was hashed',
-          );
-        }
-        if (!verifier.pushCanonical({ seq, canonical, prevHash, hash })) break;
-      }
-      if (verifier.isBroken) break;
+      if (!verifier.pushRows(page)) break;
     }
     if (!verifier.isBroken && verifier.lastSeq < headSeq) {
       verifier.breakAt(

@@ -183,6 +183,62 @@ export class ChainVerifier {
     return true;
   }
 
+  /**
+   * Feeds a page of rows as the database reader returns them (`[seq, canonical, prevHash, hash,
+   * fieldsMatch]`); the same checks as {@link ChainVerifier.pushCanonical}, in a loop without
+   * allocations, since verify spends its time here. Returns false once the chain is broken.
+   */
+  pushRows(
+    rows: ReadonlyArray<[number, string, string, string, boolean]>,
+  ): boolean {
+    if (this.broken) return false;
+    let prevHash = this.prevHash;
+    let expected = this.expectedSeq;
+    let advanced = false;
+    let checkpointSeq = this.checkpoints[this.nextCheckpoint]?.seq ?? -1;
+    const sync = () => {
+      this.prevHash = prevHash;
+      this.expectedSeq = expected;
+      if (advanced) this.headHash = prevHash;
+      advanced = false;
+    };
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      const seq = row[0];
+      if (
+        seq !== expected ||
+        !row[4] ||
+        row[2] !== prevHash ||
+        seq === checkpointSeq
+      ) {
+        // Something to look at more closely: the general path names it.
+        sync();
+        if (!row[4] && seq === expected && row[2] === prevHash) {
+          return this.fail(
+            seq,
+            'its fields differ from the canonical JSON that was hashed',
+          );
+        }
+        const link = { seq, canonical: row[1], prevHash: row[2], hash: row[3] };
+        if (!this.pushCanonical(link)) return false;
+        prevHash = this.prevHash;
+        expected = this.expectedSeq;
+        checkpointSeq = this.checkpoints[this.nextCheckpoint]?.seq ?? -1;
+        continue;
+      }
+      if (chainHash(prevHash, row[1]) !== row[3]) {
+        sync();
+        return this.fail(seq, 'its hash does not match its content');
+      }
+      prevHash = row[3];
+      expected = seq + 1;
+      advanced = true;
+      this.checked += 1;
+    }
+    sync();
+    return true;
+  }
+
   /** A checkpoint read on the line right after its record (in an export or an archive file). */
   checkpointAtHead(checkpoint: AuditCheckpoint): boolean {
     if (this.broken) return false;

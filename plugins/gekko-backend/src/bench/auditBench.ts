@@ -7,12 +7,21 @@ import knexFactory, { Knex } from 'knex';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import {
+  AuditRecordFields,
+  canonicalAuditRecordWithDetails,
+  canonicalJson,
+} from '@gekko/plugin-gekko-common';
+import { CheckpointStore } from '../audit/AuditCheckpoints';
 import { AuditEntry, AuditTrail } from '../audit/AuditTrail';
+import { chainHash } from '../audit/ChainVerifier';
+import { loadSigningKey } from '../audit/signing';
+import { generateKeyPairSync } from 'node:crypto';
 import { openGekkoDatabase } from '../database/migrations';
 import { formatNumber, Verdict, verdict, writeBenchResults } from './results';
 
 const APPENDS = Number(process.env.GEKKO_BENCH_APPENDS ?? 20_000);
-const VERIFY_ROWS = Number(process.env.GEKKO_BENCH_VERIFY_ROWS ?? 100_000);
+const VERIFY_ROWS = Number(process.env.GEKKO_BENCH_VERIFY_ROWS ?? 1_000_000);
 const CONCURRENCY = 64;
 
 function entry(i: number): AuditEntry {
@@ -76,6 +85,72 @@ function plainRow(i: number) {
     prev_hash: '0'.repeat(64),
     hash: '0'.repeat(64),
   };
+}
+
+/**
+ * Extends the chain to `total` records quickly (setup, not measured): rows with the trail's own
+ * canonical JSON and hashes, inserted in batches, and a signed checkpoint every 1000 records, as the
+ * backend's checkpointer would leave them.
+ */
+async function fillChain(
+  db: Knex,
+  total: number,
+  key: ReturnType<typeof loadSigningKey>,
+) {
+  const head = await db('gekko_audit_head').where({ id: 1 }).first();
+  let seq = Number(head.seq);
+  let prevHash: string = head.hash;
+  const store = new CheckpointStore(db);
+  const time = new Date().toISOString();
+  while (seq < total) {
+    await db.transaction(async trx => {
+      const rows = [];
+      for (let k = 0; k < 5000 && seq < total; k++) {
+        seq += 1;
+        const e = entry(seq);
+        const details = canonicalJson(e.details);
+        const fields: Omit<AuditRecordFields, 'details'> = {
+          seq,
+          time,
+          actor: e.actor,
+          action: e.action,
+          target: e.target ?? null,
+          outcome: e.outcome,
+          requestId: e.requestId ?? null,
+        };
+        const canonical = canonicalAuditRecordWithDetails(fields, details);
+        const hash = chainHash(prevHash, canonical);
+        rows.push({
+          seq,
+          time,
+          actor: fields.actor,
+          action: fields.action,
+          target: fields.target,
+          outcome: fields.outcome,
+          request_id: fields.requestId,
+          details,
+          canonical,
+          prev_hash: prevHash,
+          hash,
+        });
+        prevHash = hash;
+        if (seq % 1000 === 0) {
+          await trx('gekko_audit_checkpoints').insert({
+            ...(({ keyId, ...c }) => ({ ...c, key_id: keyId }))(
+              key.sign({ seq, hash, time }),
+            ),
+          });
+        }
+      }
+      for (let i = 0; i < rows.length; i += 80) {
+        await trx('gekko_audit_records').insert(rows.slice(i, i + 80));
+      }
+      await trx('gekko_audit_head')
+        .where({ id: 1 })
+        .update({ seq, hash: prevHash });
+    });
+  }
+  await store.insert(key.sign({ seq, hash: prevHash, time }));
 }
 
 async function main() {
@@ -170,13 +245,48 @@ async function main() {
     met: appends.goalMet,
   };
 
-  // Verify over VERIFY_ROWS records, against reading the same rows without checking them.
-  const toAdd = VERIFY_ROWS - APPENDS - sequentialCount;
-  await inParallel(Math.max(0, toAdd), CONCURRENCY, i =>
-    trail.append(entry(i)),
+  // Verify over VERIFY_ROWS records with signed checkpoints, against reading the same rows without
+  // checking them (the columns verify reads, from the same driver; and whole rows through knex, as
+  // verify read them before).
+  const key = loadSigningKey(
+    {
+      privateKeyPem: generateKeyPairSync('ed25519').privateKey.export({
+        type: 'pkcs8',
+        format: 'pem',
+      }) as string,
+      generateIfMissing: false,
+      trustedPublicKeys: [],
+      checkpointEvery: 1000,
+      checkpointIntervalMs: 60_000,
+    },
+    () => {},
   );
-  const verify = await timed(() => trail.verify());
+  await fillChain(trailDb, VERIFY_ROWS, key);
+  const signedTrail = new AuditTrail(trailDb, {
+    logger,
+    trusted: key.trusted,
+    checkpointPolicy: { every: 1000, intervalMs: 60_000 },
+  });
+  const verify = await timed(() => signedTrail.verify());
+  const conn = await trailDb.client.acquireConnection();
   const read = await timed(async () => {
+    const statement = conn
+      .prepare(
+        'SELECT seq, canonical, prev_hash, hash FROM gekko_audit_records WHERE seq > ? ORDER BY seq LIMIT ?',
+      )
+      .raw(true);
+    let n = 0;
+    let after = 0;
+    for (;;) {
+      const page = statement.all(after, 10_000);
+      n += page.length;
+      if (page.length < 10_000) return n;
+      after = page[page.length - 1][0];
+      await new Promise(resolve => setImmediate(resolve));
+    }
+  });
+  await trailDb.client.releaseConnection(conn);
+  const readRows = await timed(async () => {
     let n = 0;
     for await (const _ of trail.records()) n++;
     return n;
@@ -187,20 +297,20 @@ async function main() {
   const perMillion = (seconds: number) =>
     +((seconds * 1_000_000) / verified.checked).toFixed(2);
   const verifyVerdict = verdict({
-    figure: `audit verify, 1M rows (extrapolated from ${formatNumber(
+    figure: `audit verify, ${formatNumber(
       verified.checked,
-    )})`,
-    value: perMillion(verify.seconds),
+    )} rows and ${formatNumber(verified.checkpoints!.checked)} checkpoints`,
+    value: +verify.seconds.toFixed(2),
     unit: 's',
     baseline: {
-      name: 'reading them unchecked',
-      value: perMillion(read.seconds),
+      name: 'reading the same columns unchecked',
+      value: +read.seconds.toFixed(2),
       unit: 's',
     },
     ratio: +(read.seconds / verify.seconds).toFixed(2),
-    goal: { op: '<', value: 10, unit: 's' },
+    goal: { op: '<', value: 3, unit: 's' },
     shown: {
-      value: `${perMillion(verify.seconds)} s (${formatNumber(
+      value: `${verify.seconds.toFixed(2)} s (${formatNumber(
         rate(verified.checked, verify.seconds),
       )} rows/s)`,
     },
@@ -208,12 +318,15 @@ async function main() {
   results.verdicts.push(verifyVerdict);
   results.verify = {
     rows: verified.checked,
+    checkpoints: verified.checkpoints!.checked,
     seconds: +verify.seconds.toFixed(3),
     rowsPerSecond: rate(verified.checked, verify.seconds),
-    extrapolatedSecondsFor1M: verifyVerdict.value,
-    baselineReadOnlySeconds: +read.seconds.toFixed(3),
+    secondsPer1M: perMillion(verify.seconds),
+    baselineReadSameColumnsSeconds: +read.seconds.toFixed(3),
+    baselineKnexWholeRowsSeconds: +readRows.seconds.toFixed(3),
     ratioVsReadOnly: verifyVerdict.ratio,
-    goal: `1M rows in ${verifyVerdict.goalText}`,
+    ratioVsKnexWholeRows: +(readRows.seconds / verify.seconds).toFixed(2),
+    goal: `${formatNumber(verified.checked)} rows in ${verifyVerdict.goalText}`,
     met: verifyVerdict.goalMet,
   };
 

@@ -230,8 +230,9 @@ export interface Config {
       };
       /**
        * Failed token verifications per client address on the data plane (the portal's are
-       * Backstage's). Past it, the address's tokens are not verified until it refills. Default 10
-       * per second, burst 100.
+       * Backstage's). Past it, tokens from the address that were not verified in the last 5 s are
+       * refused until it refills, so behind a shared address (NAT, proxy) one client with a bad
+       * token would lock out new ones. Off unless set; `{}` gives 10 per second, burst 100.
        */
       failedAuthentications?: {
         enabled?: boolean;

@@ -1,5 +1,9 @@
 import { ConfigReader } from '@backstage/config';
-import { DEFAULT_RATE_LIMITS, readRateLimits } from './readRateLimits';
+import {
+  DEFAULT_FAILED_AUTHENTICATIONS_LIMIT,
+  DEFAULT_RATE_LIMITS,
+  readRateLimits,
+} from './readRateLimits';
 
 const read = (rateLimits: object) =>
   readRateLimits(
@@ -17,8 +21,17 @@ describe('readRateLimits', () => {
     expect(DEFAULT_RATE_LIMITS).toEqual({
       predict: { requests: 10_000, per: 'second', burst: 20_000 },
       mutations: { requests: 300, per: 'minute', burst: 100 },
-      failedAuthentications: { requests: 10, per: 'second', burst: 100 },
     });
+  });
+
+  it('limits failed authentications only when configured', () => {
+    expect(read({}).failedAuthentications).toBeUndefined();
+    expect(read({ failedAuthentications: {} }).failedAuthentications).toEqual(
+      DEFAULT_FAILED_AUTHENTICATIONS_LIMIT,
+    );
+    expect(
+      read({ failedAuthentications: { burst: 5 } }).failedAuthentications,
+    ).toEqual({ requests: 10, per: 'second', burst: 5 });
   });
 
   it('reads limits, turns them off with enabled: false or a rate of 0, and fills in what a block leaves out', () => {

@@ -7,7 +7,7 @@ export interface GekkoRateLimitsConfig {
   predict?: RateLimit;
   /** POST, PUT, PATCH and DELETE requests per caller on the portal (predict aside). */
   mutations?: RateLimit;
-  /** Failed token verifications per client address on the data plane. */
+  /** Failed token verifications per client address on the data plane; off unless configured. */
   failedAuthentications?: RateLimit;
   /** Limits of single callers (by actor) instead of the above; null exempts the caller. */
   overrides: Array<{
@@ -22,13 +22,20 @@ export interface GekkoRateLimitsConfig {
  * (one caller's data plane traffic on a 2-core machine is below 10,000/s), low enough that one
  * runaway caller cannot take the gateway or the audit trail from the others.
  */
-export const DEFAULT_RATE_LIMITS: Record<
-  'predict' | 'mutations' | 'failedAuthentications',
-  RateLimit
-> = {
+export const DEFAULT_RATE_LIMITS: Record<'predict' | 'mutations', RateLimit> = {
   predict: { requests: 10_000, per: 'second', burst: 20_000 },
   mutations: { requests: 300, per: 'minute', burst: 100 },
-  failedAuthentications: { requests: 10, per: 'second', burst: 100 },
+};
+
+/**
+ * The failed-authentication limit once `gekko.rateLimits.failedAuthentications` is set. Off by
+ * default: an address over it has even valid tokens refused until it refills (unless verified in
+ * the last 5 s), so behind a shared address one misconfigured client would lock out the others.
+ */
+export const DEFAULT_FAILED_AUTHENTICATIONS_LIMIT: RateLimit = {
+  requests: 10,
+  per: 'second',
+  burst: 100,
 };
 
 function checkKeys(config: Config, key: string, allowed: string[]) {
@@ -98,12 +105,17 @@ export function readRateLimits(
     'minute',
     DEFAULT_RATE_LIMITS.mutations,
   );
-  const failedAuthentications = readLimit(
-    config?.getOptionalConfig('failedAuthentications'),
-    `${key}.failedAuthentications`,
-    'second',
-    DEFAULT_RATE_LIMITS.failedAuthentications,
+  const failedAuthenticationsConfig = config?.getOptionalConfig(
+    'failedAuthentications',
   );
+  const failedAuthentications =
+    failedAuthenticationsConfig &&
+    readLimit(
+      failedAuthenticationsConfig,
+      `${key}.failedAuthentications`,
+      'second',
+      DEFAULT_FAILED_AUTHENTICATIONS_LIMIT,
+    );
   const seen = new Set<string>();
   const overrides = (config?.getOptionalConfigArray('overrides') ?? []).map(
     (entry, i) => {

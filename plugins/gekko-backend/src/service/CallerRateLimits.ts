@@ -106,9 +106,11 @@ export class CallerRateLimits {
     throw new TooManyRequestsError(
       `Too many ${name === 'predict' ? 'predict requests' : 'changes'} from ${
         caller.actor
-      }: the limit is ${describeRateLimit(limit)} per caller. Slow down to ${
-        limit.requests
-      } per ${limit.per}; retry after ${retryAfter} s`,
+      }: the limit is ${describeRateLimit(
+        limit,
+      )} per caller. Slow down to ${limit.requests.toLocaleString(
+        'en-US',
+      )} per ${limit.per}; retry after ${retryAfter} s`,
       retryAfter,
     );
   }

@@ -26,6 +26,7 @@ describe('readGekkoConfig', () => {
       nats: undefined,
       deployments: { leaseMs: 15_000 },
       health: { scrapeIntervalMs: 15_000, targets: {} },
+      audit: {},
       rateLimits: { ...DEFAULT_RATE_LIMITS, overrides: [] },
     });
   });
@@ -109,6 +110,55 @@ describe('readGekkoConfig', () => {
     );
     expect(() => read({ inference: { embedded: { workers: 'two' } } })).toThrow(
       /gekko.inference.embedded.workers/,
+    );
+  });
+
+  it('signs audit checkpoints only with a private key, and archives only signed chains', () => {
+    expect(read({}).audit).toEqual({});
+    const signed = read({
+      audit: {
+        signing: {
+          privateKeyFile: 'keys/audit.pem',
+          checkpointInterval: { seconds: 30 },
+        },
+        archive: { directory: 'archive', olderThan: { days: 90 } },
+      },
+    }).audit;
+    expect(signed).toEqual({
+      signing: {
+        privateKeyFile: path.resolve('keys/audit.pem'),
+        privateKeyPem: undefined,
+        generateIfMissing: false,
+        publicKey: undefined,
+        trustedPublicKeys: [],
+        checkpointEvery: 1000,
+        checkpointIntervalMs: 30_000,
+      },
+      archive: {
+        directory: path.resolve('archive'),
+        olderThanMs: 90 * 86_400_000,
+        intervalMs: 3_600_000,
+        maxRecordsPerFile: 100_000,
+      },
+    });
+    expect(() =>
+      read({ audit: { archive: { directory: 'a', olderThan: '1d' } } }),
+    ).toThrow(/gekko.audit.archive needs signed checkpoints/);
+    expect(() =>
+      read({
+        audit: {
+          signing: { privateKeyFile: 'k.pem' },
+          archive: { directory: 'a' },
+        },
+      }),
+    ).toThrow(/gekko.audit.archive.olderThan is required/);
+    expect(() =>
+      read({
+        audit: { signing: { privateKeyFile: 'k.pem', checkpointEvery: 0 } },
+      }),
+    ).toThrow(/checkpointEvery must be a whole number of records, at least 1/);
+    expect(() => read({ audit: { signing: { publicKey: 'PEM' } } })).toThrow(
+      /has a public key but no private key/,
     );
   });
 });

@@ -77,6 +77,17 @@ describe('Audit tab', () => {
           headHash,
           firstBrokenSeq: null,
           reason: null,
+          checkpoints: {
+            enabled: true,
+            checked: 4,
+            lastSigned: {
+              seq: 40,
+              time: '2026-12-02T09:30:00.000Z',
+              keyId: '0123456789abcdef',
+            },
+            unsignedRecords: 2,
+          },
+          archive: { segments: 2, records: 20 },
         },
       }),
     );
@@ -85,6 +96,12 @@ describe('Audit tab', () => {
       await screen.findByText('Chain verified · 42 records'),
     ).toBeInTheDocument();
     expect(screen.getByTitle(headHash)).toHaveTextContent('cccccccccccc…');
+    expect(screen.getByText(/Signed up to record 40 at/)).toHaveTextContent(
+      /0123456789abcdef\), 2 newer records not signed yet/,
+    );
+    expect(
+      screen.getByText('20 records archived in 2 files'),
+    ).toBeInTheDocument();
   });
 
   it('shows where the chain is broken and why', async () => {
@@ -97,6 +114,13 @@ describe('Audit tab', () => {
           headHash: 'd'.repeat(64),
           firstBrokenSeq: 17,
           reason: 'hash does not match the record',
+          segment: 'gekko-audit-000000000011-000000000020.jsonl.gz',
+          checkpoints: {
+            enabled: false,
+            checked: 0,
+            lastSigned: null,
+            unsignedRecords: 16,
+          },
         },
       }),
     );
@@ -106,6 +130,12 @@ describe('Audit tab', () => {
         'Chain broken at seq 17: hash does not match the record',
       ),
     ).toBeInTheDocument();
+    expect(
+      screen.getByText(
+        /In archive file gekko-audit-000000000011-000000000020.jsonl.gz/,
+      ),
+    ).toBeInTheDocument();
+    expect(screen.getByText(/Checkpoints are off/)).toBeInTheDocument();
   });
 
   it('expands a record to show its details, request id and hashes', async () => {

@@ -1,5 +1,9 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { InputError, serializeError } from '@backstage/errors';
+import {
+  InputError,
+  serializeError,
+  ServiceUnavailableError,
+} from '@backstage/errors';
 import express, { ErrorRequestHandler, RequestHandler } from 'express';
 import { randomUUID } from 'node:crypto';
 
@@ -120,9 +124,9 @@ export function errorHandler(logger: LoggerService): ErrorRequestHandler {
 }
 
 /**
- * The status, Backstage-shaped body and extra headers (`Retry-After` of a 429) for an error: 4xx
- * say what was wrong; anything else is logged and answered with a 500 that names the request id,
- * never with a stack.
+ * The status, Backstage-shaped body and extra headers (`Retry-After` of a 429) for an error: 4xx,
+ * and the 503 and 504 of a request no worker could answer in time, say what was wrong; anything
+ * else is logged and answered with a 500 that names the request id, never with a stack.
  */
 export function errorResponse(
   error: unknown,
@@ -131,7 +135,11 @@ export function errorResponse(
 ): { statusCode: number; body: object; headers: Record<string, string> } {
   const statusCode = statusOf(error);
   let body = serializeError(error as Error, { includeStack: false });
-  if (statusCode >= 500) {
+  if (isDeliberateUnavailability(error, statusCode)) {
+    logger.warn(
+      `${request.method} ${request.url} answered ${statusCode} (request ${request.id}): ${body.message}`,
+    );
+  } else if (statusCode >= 500) {
     logger.error(
       `${request.method} ${request.url} failed (request ${request.id})`,
       error as Error,
@@ -151,6 +159,18 @@ export function errorResponse(
       response: { statusCode },
     },
   };
+}
+
+/**
+ * A 503 or 504 the gekko code raises on purpose (no worker can take the request, its deadline
+ * passed): its message says what happened and what to do, and holds nothing internal, so the caller
+ * gets it, as the API documents. Any other 5xx is a failure, answered without its message.
+ */
+function isDeliberateUnavailability(error: unknown, statusCode: number) {
+  return (
+    (statusCode === 503 || statusCode === 504) &&
+    (error instanceof HttpError || error instanceof ServiceUnavailableError)
+  );
 }
 
 const STATUS_BY_NAME: Record<string, number> = {

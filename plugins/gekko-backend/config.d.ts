@@ -128,6 +128,15 @@ export interface Config {
         checkpointInterval?: HumanDuration | string;
       };
       /**
+       * The witness: with `gekko.nats` set, every checkpoint is also published to a NATS JetStream
+       * stream (`<subjectPrefix>.audit.checkpoints`, stream `GEKKO_AUDIT_CHECKPOINTS`), and verify
+       * checks that the chain passes through the newest one it holds.
+       */
+      witness?: {
+        /** Default true when gekko.nats and signing are set. */
+        enabled?: boolean;
+      };
+      /**
        * Archival: records older than `olderThan` move, as whole checkpointed segments, to gzip
        * JSONL files in `directory`; verify and export read them back. Needs `signing`.
        */

@@ -68,6 +68,7 @@ export const gekkoPlugin = createBackendPlugin({
           db,
           ...deps,
           config: config.audit,
+          nats: config.nats,
         });
         const { guard, changes, trail } = audit;
         const shared = { db, logger, guard, changes };

@@ -86,6 +86,17 @@ export interface AuditCheckpointsSummary {
   lastSigned: { seq: number; time: string; keyId: string } | null;
   /** Records after the last signed checkpoint (not yet signed: normal for a few seconds). */
   unsignedRecords: number;
+  /**
+   * The copy of the checkpoints kept outside the database (a NATS JetStream stream), when there is
+   * one: the newest checkpoint it holds, which the chain must pass through, or why it could not be
+   * read.
+   */
+  witness?: {
+    name: string;
+    seq: number | null;
+    time: string | null;
+    error?: string;
+  };
 }
 
 /** What `verify` says of the archive. @public */

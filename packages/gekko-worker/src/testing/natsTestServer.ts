@@ -107,7 +107,14 @@ export async function startNatsTestServer(options: {
   const natsServerBinary = findNatsServerBinary();
   if (!natsServerBinary) throw new Error('No nats-server binary here');
   const file = path.join(options.dir, 'nats.conf');
-  fs.writeFileSync(file, options.config);
+  // JetStream's store goes to the test's folder, not the deployment's.
+  fs.writeFileSync(
+    file,
+    options.config.replace(
+      /store_dir:\s*"[^"]*"/,
+      `store_dir: ${JSON.stringify(path.join(options.dir, 'jetstream'))}`,
+    ),
+  );
   const port = await freePort();
   let text = '';
   const child: ChildProcess = spawn(

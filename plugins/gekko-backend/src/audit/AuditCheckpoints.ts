@@ -3,6 +3,7 @@ import { AuditCheckpoint } from '@gekko/plugin-gekko-common';
 import { Knex } from 'knex';
 import { ChainReader } from './chainReader';
 import { ChainVerifier } from './ChainVerifier';
+import type { AuditWitness } from './AuditWitness';
 import type { AuditSigningKey } from './signing';
 
 const CHECKPOINTS = 'gekko_audit_checkpoints';
@@ -88,9 +89,13 @@ export class AuditCheckpointer {
     private readonly key: AuditSigningKey,
     private readonly policy: CheckpointPolicy,
     private readonly logger: LoggerService,
+    /** Where each checkpoint is also published, outside the database. */
+    private readonly witness?: AuditWitness,
   ) {
     this.reader = new ChainReader(db);
   }
+
+  private witnessError: string | undefined;
 
   /** Signs what is unsigned now, then on the policy's schedule. */
   start(): void {
@@ -138,6 +143,14 @@ export class AuditCheckpointer {
         `the checkpoint this backend signed at record ${this.lastSigned.seq} is gone from ${CHECKPOINTS}: someone deleted checkpoints; run GET /api/gekko/audit/verify and compare with an export`,
       );
     }
+    const witnessed = await this.witness?.latest().catch(() => undefined);
+    if (witnessed && (!latest || latest.seq < witnessed.seq)) {
+      return this.refuse(
+        `${this.witness!.name} holds a checkpoint of record ${
+          witnessed.seq
+        }, newer than any in ${CHECKPOINTS}: someone deleted checkpoints; run GET /api/gekko/audit/verify`,
+      );
+    }
     const head = await this.db(HEAD).where({ id: 1 }).first();
     const headSeq = Number(head?.seq ?? 0);
     if (headSeq === 0 || (latest && latest.seq >= headSeq)) {
@@ -170,10 +183,32 @@ export class AuditCheckpointer {
       time: new Date().toISOString(),
     });
     await this.store.insert(checkpoint);
+    if (this.witness) await this.publish(checkpoint);
     this.unsigned = 0;
     this.refusal = undefined;
     this.lastSigned = checkpoint;
     return checkpoint;
+  }
+
+  /** Publishes to the witness; a failure is logged (once until it works again), never thrown. */
+  private async publish(checkpoint: AuditCheckpoint) {
+    try {
+      await this.witness!.publish(checkpoint);
+      if (this.witnessError) {
+        this.logger.info(`${this.witness!.name} receives checkpoints again`);
+      }
+      this.witnessError = undefined;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (this.witnessError !== message) {
+        this.logger.warn(
+          `Could not publish audit checkpoint ${checkpoint.seq} to ${
+            this.witness!.name
+          }: ${message}; the checkpoint is in the database, and later ones will be published once it answers`,
+        );
+      }
+      this.witnessError = message;
+    }
   }
 
   /** Where the live chain starts: after the last archived segment, or at the genesis. */

@@ -24,6 +24,7 @@ import { CheckpointPolicy, CheckpointStore } from './AuditCheckpoints';
 import { ChainReader, RECORDS } from './chainReader';
 import { ChainVerifier, chainHash } from './ChainVerifier';
 import { redactSecrets } from './redact';
+import type { AuditWitness } from './AuditWitness';
 import type { TrustedKeys } from './signing';
 
 const HEAD = 'gekko_audit_head';
@@ -134,6 +135,8 @@ export class AuditTrail {
       checkpointPolicy?: CheckpointPolicy;
       /** `gekko.audit.archive.directory`: where archived segments are read from. */
       archiveDirectory?: string;
+      /** The copy of the checkpoints outside the database, whose newest one verify checks too. */
+      witness?: AuditWitness;
     },
   ) {
     this.isPostgres = String(db.client.config.client).includes('pg');
@@ -342,6 +345,7 @@ export class AuditTrail {
     const { trusted, checkpointPolicy } = this.options;
     const verifier = new ChainVerifier({ trusted });
     if (trusted) verifier.addCheckpoints(await this.checkpoints.list());
+    const witness = trusted ? await this.witnessed(verifier) : undefined;
     const archived = await this.walkArchive(verifier);
 
     verifier.segment = 'live';
@@ -372,9 +376,40 @@ export class AuditTrail {
             }
           : null,
         unsignedRecords: trusted ? unsignedRecords : verifier.lastSeq,
+        ...(witness ? { witness } : {}),
       },
       archive: archived,
     };
+  }
+
+  /** The witness's newest checkpoint, added to those the chain must pass through. */
+  private async witnessed(verifier: ChainVerifier) {
+    const { witness } = this.options;
+    if (!witness) return undefined;
+    try {
+      const checkpoint = await Promise.race([
+        witness.latest(),
+        new Promise<never>((_, reject) =>
+          setTimeout(
+            () => reject(new Error('no answer within 5 s')),
+            5000,
+          ).unref(),
+        ),
+      ]);
+      if (checkpoint) verifier.addCheckpoints([checkpoint]);
+      return {
+        name: witness.name,
+        seq: checkpoint?.seq ?? null,
+        time: checkpoint?.time ?? null,
+      };
+    } catch (error) {
+      return {
+        name: witness.name,
+        seq: null,
+        time: null,
+        error: `could not read it: ${(error as Error).message}`,
+      };
+    }
   }
 
   /** Feeds the archived segments to the verifier, in order. */

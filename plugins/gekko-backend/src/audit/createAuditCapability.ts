@@ -5,13 +5,17 @@ import {
   PermissionsService,
 } from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
-import type { GekkoAuditConfig } from '../config/readGekkoConfig';
+import type {
+  GekkoAuditConfig,
+  GekkoNatsConfig,
+} from '../config/readGekkoConfig';
 import { AccessGuard } from '../service/AccessGuard';
 import { GekkoCapability } from '../service/createRouter';
 import { AuditArchive } from './AuditArchive';
 import { AuditCheckpointer, CheckpointStore } from './AuditCheckpoints';
 import { AuditedChanges } from './AuditedChanges';
 import { AuditTrail } from './AuditTrail';
+import { NatsAuditWitness } from './AuditWitness';
 import { createAuditRouter } from './router';
 import { loadSigningKey } from './signing';
 
@@ -27,8 +31,10 @@ export function createAuditCapability(options: {
   httpAuth: HttpAuthService;
   permissions: PermissionsService;
   config?: GekkoAuditConfig;
+  /** `gekko.nats`: where the checkpoints' witness stream lives, when set. */
+  nats?: GekkoNatsConfig;
 }) {
-  const { db, logger, auditor, config = {} } = options;
+  const { db, logger, auditor, config = {}, nats } = options;
   const key =
     config.signing &&
     loadSigningKey(config.signing, (file, publicKeyPem) =>
@@ -49,16 +55,30 @@ export function createAuditCapability(options: {
     every: config.signing!.checkpointEvery,
     intervalMs: config.signing!.checkpointIntervalMs,
   };
+  const witness =
+    key && nats && config.witness !== false
+      ? new NatsAuditWitness({
+          link: { servers: nats.servers, auth: nats.auth, tls: nats.tls },
+          subjectPrefix: nats.subjectPrefix,
+          logger,
+        })
+      : undefined;
+  if (witness) {
+    logger.info(`Audit checkpoints are also published to ${witness.name}`);
+  }
   const trail = new AuditTrail(db, {
     logger,
     auditor,
     trusted: key?.trusted,
     checkpointPolicy: policy,
     archiveDirectory: config.archive?.directory,
+    witness,
   });
   const store = new CheckpointStore(db);
   const checkpointer =
-    key && policy && new AuditCheckpointer(db, store, key, policy, logger);
+    key &&
+    policy &&
+    new AuditCheckpointer(db, store, key, policy, logger, witness);
   if (checkpointer) {
     trail.onCommitted(() => checkpointer.recordsCommitted(1));
     checkpointer.start();
@@ -80,6 +100,7 @@ export function createAuditCapability(options: {
     async stop() {
       await archive?.stop();
       await checkpointer?.stop();
+      await witness?.close();
     },
   };
   return {

@@ -157,6 +157,9 @@ describe('readGekkoConfig', () => {
         audit: { signing: { privateKeyFile: 'k.pem', checkpointEvery: 0 } },
       }),
     ).toThrow(/checkpointEvery must be a whole number of records, at least 1/);
+    expect(read({ audit: { witness: { enabled: false } } }).audit).toEqual({
+      witness: false,
+    });
     expect(() => read({ audit: { signing: { publicKey: 'PEM' } } })).toThrow(
       /has a public key but no private key/,
     );

@@ -78,6 +78,8 @@ export interface GekkoAuditConfig {
   signing?: AuditSigningConfig;
   /** Set when old records move to archive files. */
   archive?: AuditArchiveConfig;
+  /** `gekko.audit.witness.enabled`: false keeps checkpoints off the NATS witness stream. */
+  witness?: boolean;
 }
 
 /** Environment variable that may hold the PEM private key, instead of a file. */
@@ -93,6 +95,8 @@ function readAudit(
   const keyPem = env[AUDIT_SIGNING_KEY_ENV];
   const keyFile = signing?.getOptionalString('privateKeyFile');
   const result: GekkoAuditConfig = {};
+  const witness = audit?.getOptionalBoolean('witness.enabled');
+  if (witness !== undefined) result.witness = witness;
   if (keyPem || keyFile) {
     const every = signing?.getOptionalNumber('checkpointEvery') ?? 1000;
     if (!Number.isInteger(every) || every < 1) {

@@ -37,16 +37,40 @@ export function natsWorkerPermissions(
 }
 
 /**
+ * The subject and JetStream stream where the gekko backend keeps copies of its signed audit
+ * checkpoints (the audit trail's witness outside its database).
+ */
+export function natsAuditWitnessNames(subjectPrefix?: string) {
+  const prefix = subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
+  return {
+    subject: `${prefix}.audit.checkpoints`,
+    stream: `${prefix
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, '_')}_AUDIT_CHECKPOINTS`,
+  };
+}
+
+/**
  * The control plane's permissions: send requests to any worker and answer artifact requests; receive
- * every heartbeat and goodbye, artifact requests and the replies to its own requests (`_INBOX`).
+ * every heartbeat and goodbye, artifact requests and the replies to its own requests (`_INBOX`);
+ * publish audit checkpoints to the witness stream, create it and read it back (JetStream API).
  */
 export function natsControlPlanePermissions(
   subjectPrefix?: string,
 ): NatsPermissions {
   const subjects = natsSubjects(subjectPrefix);
   const prefix = subjectPrefix ?? DEFAULT_SUBJECT_PREFIX;
+  const witness = natsAuditWitnessNames(subjectPrefix);
   return {
-    publish: [`${prefix}.worker.>`, `${prefix}.inbox.>`],
+    publish: [
+      `${prefix}.worker.>`,
+      `${prefix}.inbox.>`,
+      witness.subject,
+      '$JS.API.INFO',
+      `$JS.API.STREAM.INFO.${witness.stream}`,
+      `$JS.API.STREAM.CREATE.${witness.stream}`,
+      `$JS.API.STREAM.MSG.GET.${witness.stream}`,
+    ],
     subscribe: [
       `${prefix}.heartbeat.>`,
       `${prefix}.bye.>`,

@@ -33,6 +33,15 @@ export function createRouter(options: {
   const router = Router();
   if (options.measure) router.use(options.measure);
   router.use(assignRequestId);
+  // Express answers OPTIONS by itself, with a matching path's methods and no credentials asked;
+  // the gekko API has no OPTIONS route (the root router's CORS answers preflights before this).
+  router.use((req, _res, next) =>
+    next(
+      req.method === 'OPTIONS'
+        ? new NotFoundError(`The gekko API has no route OPTIONS ${req.path}`)
+        : undefined,
+    ),
+  );
   for (const c of capabilities)
     if (c.ownBodyRouter) router.use(c.ownBodyRouter);
   if (options.limitMutations) router.use(options.limitMutations);

@@ -276,6 +276,7 @@ function overlayConfig(options: {
   token: string;
   dataDir: string;
   simulatorPort: number;
+  tmpDir: string;
 }): string {
   const baseUrl = `http://localhost:${options.port}`;
   // JSON is YAML: no YAML writer needed.
@@ -313,6 +314,15 @@ function overlayConfig(options: {
         },
       },
       gekko: {
+        // A signing key of its own (generated into the run's folder), and a checkpoint every 2 s.
+        audit: {
+          signing: {
+            privateKeyFile: path.join(options.tmpDir, 'audit-signing-key.pem'),
+            generateIfMissing: true,
+            checkpointInterval: 'PT2S',
+          },
+          archive: { directory: path.join(options.tmpDir, 'audit-archive') },
+        },
         gpu: { heartbeatInterval: { seconds: 1 } },
         // A free port of its own, not app-config.yaml's 9464 that `npm start` may hold.
         health: { simulator: { port: options.simulatorPort } },
@@ -374,7 +384,7 @@ export async function startPortal(
   const overlay = path.join(tmpDir, 'app-config.e2e.yaml');
   fs.writeFileSync(
     overlay,
-    overlayConfig({ port, token, dataDir, simulatorPort }),
+    overlayConfig({ port, token, dataDir, simulatorPort, tmpDir }),
   );
   const logFile = path.join(tmpDir, 'backend.log');
   const logFd = fs.openSync(logFile, 'a');

@@ -7,6 +7,7 @@
  *
  * Skips (with a printed reason) when no Chromium is found, unless CI sets GEKKO_REQUIRE_E2E=1.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import {
   INFERENCE_WINDOW,
   Portal,
   ensureAppBuilt,
+  repoRoot,
   findChromium,
   isE2ERequired,
   log,
@@ -534,7 +536,31 @@ describe('Gekko portal, end to end in Chromium', () => {
           },
         );
         expect(chainText).toContain('verified');
+        await expectVisible(
+          page.getByText(/Signed up to record \d+/),
+          'the signed checkpoint under the chain status',
+        );
         await screenshot(page, 'trading-engine-audit.png');
+
+        // The export verifies offline with the public key the portal generated, and nothing else.
+        const exported = await portal.api('/api/gekko/audit/export');
+        expect(exported.status).toBe(200);
+        const exportFile = path.join(portal.tmpDir, 'audit-export.jsonl');
+        fs.writeFileSync(exportFile, await exported.text());
+        const verifyBin = path.join(
+          repoRoot,
+          'plugins/gekko-backend/bin/gekko-audit-verify',
+        );
+        const publicKey = path.join(portal.tmpDir, 'audit-signing-key.pub.pem');
+        const offline = spawnSync(
+          process.execPath,
+          [verifyBin, '--public-key', publicKey, exportFile],
+          { encoding: 'utf8' },
+        );
+        expect(offline.stdout).toMatch(
+          /chain intact: \d+ records, head [0-9a-f]{64}, signed up to record \d+/,
+        );
+        expect(offline.status).toBe(0);
 
         // 4. The new pool's GPU pool tab (the catalog module emits it on the pool event).
         await checkPage(

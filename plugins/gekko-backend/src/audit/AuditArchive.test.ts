@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { openGekkoDatabase } from '../database/migrations';
 import {
-  appendMany,
+  chainWithCheckpoints,
   newKeyPair,
   rewriteTail,
   signedTrail,
@@ -36,14 +36,8 @@ function archiveConfig(directory: string, maxRecordsPerFile = 10) {
 }
 
 /** Checkpoints at 10, 20, 30 and 40, and three records after them. */
-async function chain(setup: ReturnType<typeof signedTrail>) {
-  for (let i = 0; i < 4; i++) {
-    await appendMany(setup.trail, 10, i * 10 + 1);
-    await setup.checkpointer.checkpoint();
-  }
-  await appendMany(setup.trail, 3, 41);
-  return setup;
-}
+const chain = (setup: ReturnType<typeof signedTrail>) =>
+  chainWithCheckpoints(setup, 4, 3);
 
 function gzLines(file: string): string[] {
   return gunzipSync(fs.readFileSync(file)).toString('utf8').trim().split('\n');

@@ -4,6 +4,7 @@ import { openGekkoDatabase } from '../database/migrations';
 import { AuditTrail } from './AuditTrail';
 import {
   appendMany,
+  chainWithCheckpoints,
   newKeyPair,
   rewriteTail,
   signedTrail,
@@ -26,17 +27,11 @@ describeEachDatabase(databases)(
     });
 
     /** Three checkpoints, at records 10, 20 and 30, and five unsigned records after them. */
-    async function chainWithCheckpoints(setup: ReturnType<typeof signedTrail>) {
-      for (let i = 0; i < 3; i++) {
-        await appendMany(setup.trail, 10, i * 10 + 1);
-        await setup.checkpointer.checkpoint();
-      }
-      await appendMany(setup.trail, 5, 31);
-      return setup;
-    }
+    const chain = (setup: ReturnType<typeof signedTrail>) =>
+      chainWithCheckpoints(setup, 3, 5);
 
     it('signs the head, and verify checks every checkpoint', async () => {
-      const { trail, store, key } = await chainWithCheckpoints(signedTrail(db));
+      const { trail, store, key } = await chain(signedTrail(db));
       const checkpoints = await store.list();
       expect(checkpoints.map(c => c.seq)).toEqual([10, 20, 30]);
       expect(checkpoints.every(c => c.keyId === key.keyId)).toBe(true);
@@ -53,7 +48,7 @@ describeEachDatabase(databases)(
     });
 
     it('catches a consistent rewrite of the tail and the head row, naming the first record after the last valid checkpoint', async () => {
-      const { trail } = await chainWithCheckpoints(signedTrail(db));
+      const { trail } = await chain(signedTrail(db));
       await rewriteTail(db, 25);
       // Without checkpoints, the rewritten chain links up and matches its head: it would pass.
       const plain = new AuditTrail(db, { logger: mockServices.logger.mock() });
@@ -70,7 +65,7 @@ describeEachDatabase(databases)(
     });
 
     it('catches a rewrite of the whole chain', async () => {
-      const { trail } = await chainWithCheckpoints(signedTrail(db));
+      const { trail } = await chain(signedTrail(db));
       await rewriteTail(db, 1);
       await expect(trail.verify()).resolves.toMatchObject({
         valid: false,
@@ -80,9 +75,7 @@ describeEachDatabase(databases)(
 
     it('refuses to sign a chain rewritten under it, and notices deleted checkpoints', async () => {
       const logger = mockServices.logger.mock();
-      const { checkpointer, store } = await chainWithCheckpoints(
-        signedTrail(db, { logger }),
-      );
+      const { checkpointer, store } = await chain(signedTrail(db, { logger }));
       await rewriteTail(db, 25);
       await expect(checkpointer.checkpoint()).resolves.toBeUndefined();
       expect(logger.error).toHaveBeenCalledWith(
@@ -100,7 +93,7 @@ describeEachDatabase(databases)(
     });
 
     it('reports an unsigned tail as broken once a checkpoint is overdue (checkpoints deleted after a rewrite)', async () => {
-      const { trail } = await chainWithCheckpoints(signedTrail(db));
+      const { trail } = await chain(signedTrail(db));
       await rewriteTail(db, 21);
       await db('gekko_audit_checkpoints').where('seq', '>', 20).delete();
       // Just after the rewrite the tail is young, and unsigned for a moment is normal…
@@ -147,7 +140,7 @@ describeEachDatabase(databases)(
     });
 
     it('rejects a checkpoint whose signature does not match what it claims', async () => {
-      const { trail } = await chainWithCheckpoints(signedTrail(db));
+      const { trail } = await chain(signedTrail(db));
       const row = await db('gekko_audit_checkpoints')
         .where({ seq: 20 })
         .first();

@@ -2,25 +2,14 @@ import { TestDatabases, mockServices } from '@backstage/backend-test-utils';
 import { canonicalAuditRecord } from '@gekko/plugin-gekko-common';
 import { Knex } from 'knex';
 import { openGekkoDatabase } from '../database/migrations';
-import { AuditEntry, AuditTrail } from './AuditTrail';
+import { entry } from './__testUtils__/signedTrail';
+import { AuditTrail } from './AuditTrail';
 import { chainHash } from './ChainVerifier';
 import { describeEachDatabase } from '../__testUtils__/databases';
 
 jest.setTimeout(60_000);
 
 const databases = TestDatabases.create({ ids: ['POSTGRES_15', 'SQLITE_3'] });
-
-function entry(i: number, extra: Partial<AuditEntry> = {}): AuditEntry {
-  return {
-    actor: `user:default/trader-${i % 3}`,
-    action: 'pool.update',
-    target: `resource:default/pool-${i % 4}`,
-    outcome: 'success',
-    requestId: `req-${i}`,
-    details: { i, nested: { list: [i, 'x'] } },
-    ...extra,
-  };
-}
 
 async function setUp(databaseId: Parameters<typeof databases.init>[0]) {
   const knex = await databases.init(databaseId);

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { openGekkoDatabase } from '../database/migrations';
 import {
   appendMany,
+  chainWithCheckpoints,
   newKeyPair,
   rewriteTail,
   signedTrail,
@@ -100,11 +101,11 @@ describeWithNatsServer('the audit witness on NATS JetStream', () => {
   }
 
   it('keeps each checkpoint outside the database, and catches deleted checkpoints with a rewritten tail at once', async () => {
-    const { witness, trail, checkpointer, key } = witnessed('gekko');
-    for (let i = 0; i < 3; i++) {
-      await appendMany(trail, 10, i * 10 + 1);
-      await checkpointer.checkpoint();
-    }
+    const { witness, trail, checkpointer, key } = await chainWithCheckpoints(
+      witnessed('gekko'),
+      3,
+      0,
+    );
     await expect(witness.latest()).resolves.toMatchObject({ seq: 30 });
     await expect(trail.verify()).resolves.toMatchObject({
       valid: true,

@@ -41,7 +41,7 @@ export function signingKey(
   );
 }
 
-export function entry(i: number): AuditEntry {
+export function entry(i: number, extra: Partial<AuditEntry> = {}): AuditEntry {
   return {
     actor: `user:default/trader-${i % 3}`,
     action: 'pool.update',
@@ -49,6 +49,7 @@ export function entry(i: number): AuditEntry {
     outcome: 'success',
     requestId: `req-${i}`,
     details: { i, nested: { list: [i, 'x'] } },
+    ...extra,
   };
 }
 
@@ -84,6 +85,21 @@ export function signedTrail(
       checkpointNow: () => checkpointer.checkpoint(),
     });
   return { key, trail, store, checkpointer, archive, logger };
+}
+
+/**
+ * A chain of `checkpoints` tens of records, each ten signed by a checkpoint (at 10, 20, …), and
+ * `unsigned` records after the last one.
+ */
+export async function chainWithCheckpoints<
+  T extends Pick<ReturnType<typeof signedTrail>, 'trail' | 'checkpointer'>,
+>(setup: T, checkpoints: number, unsigned: number): Promise<T> {
+  for (let i = 0; i < checkpoints; i++) {
+    await appendMany(setup.trail, 10, i * 10 + 1);
+    await setup.checkpointer.checkpoint();
+  }
+  await appendMany(setup.trail, unsigned, checkpoints * 10 + 1);
+  return setup;
 }
 
 /** Appends `count` records, one at a time, numbered from `from`. */

@@ -4,8 +4,12 @@
  *   1. GPU allocation among 1,000 registered workers, against a naive scan of all of them;
  *   2. the gateway library (GPU manager + worker threads) at batch 64, against raw onnxruntime-node in
  *      one process;
- *   3. the HTTP predict route of a real Backstage backend at batch 1, against a bare node:http server
- *      that answers a canned body, both driven by the same load generator in another process;
+ * Parts 2 and 3 run every load ROUNDS times, alternating with their baselines; each figure is the
+ * median of its rounds, shown with min and max, and judged on the median.
+ *   3. the HTTP predict route of a real Backstage backend at batch 1: the data plane against the limit
+ *      baseline (the same model through a raw onnxruntime session behind a bare node:http server, no
+ *      auth, no batching, no threads) at the same client count, the portal route against the same
+ *      backend's cheapest route, all driven by the same load generator in another process;
  *   4. the data plane's per-caller rate limiter: the same load from a caller the limit applies to,
  *      against a caller exempt from it, on the same data plane, in alternating rounds.
  */
@@ -238,6 +242,32 @@ async function gatewayStack(workers: number) {
   };
 }
 
+/** Median, min and max of a figure over the rounds of one run. */
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function spread(values: number[], digits = 2): Spread {
+  const round = (n: number) => +n.toFixed(digits);
+  return {
+    median: round(median(values)),
+    min: round(Math.min(...values)),
+    max: round(Math.max(...values)),
+  };
+}
+
+/** `5,000 (4,800–5,200)`: a median with the min and max of its rounds. */
+function shownSpread(s: Spread, unit = ''): string {
+  return `${formatNumber(s.median)}${unit} (${formatNumber(
+    s.min,
+  )}–${formatNumber(s.max)})`;
+}
+
+/** Rounds of every figure: each is the median of this many, shown with its min and max. */
+const ROUNDS = 3;
+
 async function gatewayVsRaw() {
   const input = windows(64);
   const bytes = fs.readFileSync(path.join(modelsDir, nhits.artifact));
@@ -246,8 +276,6 @@ async function gatewayVsRaw() {
     window: new ort.Tensor('float32', input, [64, 120]),
   });
   await session.run(tensor());
-  const raw = await closedLoop(1, SECONDS, () => session.run(tensor()));
-  await session.release();
 
   const stack = await gatewayStack(2);
   const call = () =>
@@ -258,34 +286,54 @@ async function gatewayVsRaw() {
       input,
     });
   await closedLoop(4, 1, call);
-  const gateway = await closedLoop(4, SECONDS, call);
+  // Raw and gateway alternate, so a drift in the machine's load weighs on both alike.
+  const raw: number[] = [];
+  const gateway: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    raw.push(
+      (await closedLoop(1, SECONDS, () => session.run(tensor()))).perSecond,
+    );
+    gateway.push((await closedLoop(4, SECONDS, call)).perSecond);
+  }
   const one = await closedLoop(1, SECONDS, call);
+  await session.release();
   await stack.close();
-  const rowsPerSecond = (calls: number) => Math.round(calls * 64);
+  const rows = (perSecond: number) => Math.round(perSecond * 64);
+  const rawRows = spread(raw.map(rows), 0);
+  const gatewayRows = spread(gateway.map(rows), 0);
+  const ratios = spread(gateway.map((g, i) => g / raw[i]));
   const judged = verdict({
     figure: 'gateway (worker threads), batch 64',
-    value: rowsPerSecond(gateway.perSecond),
+    value: gatewayRows.median,
     unit: 'rows/s',
     baseline: {
       name: 'raw onnxruntime',
-      value: rowsPerSecond(raw.perSecond),
+      value: rawRows.median,
       unit: 'rows/s',
     },
-    ratio: +(gateway.perSecond / raw.perSecond).toFixed(2),
+    ratio: ratios.median,
     goal: { of: 'ratio', op: '>=', value: 0.8, unit: 'x' },
+    shown: {
+      value: `${shownSpread(gatewayRows)} rows/s`,
+      baseline: `raw onnxruntime ${shownSpread(rawRows)} rows/s → ${shownSpread(
+        ratios,
+        'x',
+      )}; median of ${ROUNDS} rounds (min–max)`,
+    },
   });
   return {
     batch: 64,
-    baselineRawOnnxruntimeRowsPerSecond: rowsPerSecond(raw.perSecond),
+    rounds: ROUNDS,
+    baselineRawOnnxruntimeRowsPerSecond: rawRows,
     baselineNote:
       'one InferenceSession in this process, onnxruntime default threads (all cores), sequential calls',
-    gatewayRowsPerSecond: rowsPerSecond(gateway.perSecond),
+    gatewayRowsPerSecond: gatewayRows,
     gatewayNote:
-      '2 embedded worker threads (1 intra-op thread each), 4 concurrent callers',
-    ratioVsRaw: judged.ratio,
-    gatewayOneCallerRowsPerSecond: rowsPerSecond(one.perSecond),
-    ratioOneCallerVsRaw: +(one.perSecond / raw.perSecond).toFixed(2),
-    goal: `${judged.goalText} raw onnxruntime rows/s`,
+      '2 embedded worker threads (1 intra-op thread each), 4 concurrent callers; rounds alternate with raw',
+    ratioVsRaw: ratios,
+    gatewayOneCallerRowsPerSecond: rows(one.perSecond),
+    ratioOneCallerVsRaw: +(one.perSecond / median(raw)).toFixed(2),
+    goal: `${judged.goalText} raw onnxruntime rows/s, on the median of ${ROUNDS} rounds`,
     met: judged.goalMet,
     verdicts: [judged],
   };
@@ -413,18 +461,15 @@ async function httpRoute() {
   const common = {
     concurrency: 16,
     durationMs: SECONDS * 1000,
-    warmupMs: 1500,
+    warmupMs: 1000,
   };
-  const json = await loadgen({
-    ...common,
-    url: `${base}/inference/models/nhits-price/predict`,
+  const predictUrl = `${base}/inference/models/nhits-price/predict`;
+  const jsonLoad = {
     method: 'POST',
     headers,
     bodyBase64: Buffer.from(jsonBody).toString('base64'),
-  });
-  const binary = await loadgen({
-    ...common,
-    url: `${base}/inference/models/nhits-price/predict`,
+  };
+  const binaryLoad = {
     method: 'POST',
     headers: {
       authorization: `Bearer ${token}`,
@@ -432,39 +477,70 @@ async function httpRoute() {
       'x-gekko-shape': '1,120',
     },
     bodyBase64: binaryBody.toString('base64'),
-  });
+  };
   // The same route on the data plane port (no Express stack).
   const plane = await (
     await fetch(`${base}/inference/data-plane`, { headers })
   ).json();
   const planeUrl = `${plane.url}/api/gekko/inference/models/nhits-price/predict`;
-  const dataPlaneJson = await loadgen({
-    ...common,
-    url: planeUrl,
-    method: 'POST',
-    headers,
-    bodyBase64: Buffer.from(jsonBody).toString('base64'),
-  });
-  // Fewer clients: the same work with less queueing in front of the two cores.
-  const dataPlaneJson8 = await loadgen({
-    ...common,
-    concurrency: 8,
-    url: planeUrl,
-    method: 'POST',
-    headers,
-    bodyBase64: Buffer.from(jsonBody).toString('base64'),
-  });
-  const dataPlaneBinary = await loadgen({
-    ...common,
-    url: planeUrl,
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/octet-stream',
-      'x-gekko-shape': '1,120',
+
+  // Baselines, each in its own process, up for the whole run so their rounds alternate with ours:
+  // the limit (the same model through one raw onnxruntime session behind a bare node:http server: no
+  // auth, no batching, no threads), and a bare node:http server that answers the same bytes.
+  const limitPort = await freePort();
+  const limitServer = await startProcess([
+    path.join(packageDir, 'src', 'bench', 'limitBaseline.cjs'),
+    JSON.stringify({
+      model: path.join(modelsDir, nhits.artifact),
+      port: limitPort,
+    }),
+  ]);
+  const barePort = await freePort();
+  const bareServer = await startProcess([
+    '-e',
+    `const body = ${JSON.stringify(sampleText)};
+     require('node:http').createServer((req, res) => {
+       req.on('data', () => {});
+       req.on('end', () => { res.setHeader('content-type', 'application/json'); res.end(body); });
+     }).listen(${barePort}, '127.0.0.1', () => process.stdout.write('ready\\n'));`,
+  ]);
+
+  // Every load, in the order of one round; ROUNDS rounds, so each figure is a median of ROUNDS.
+  const loads: Record<string, Record<string, unknown>> = {
+    limit8: {
+      ...jsonLoad,
+      concurrency: 8,
+      url: `http://127.0.0.1:${limitPort}/`,
     },
-    bodyBase64: binaryBody.toString('base64'),
-  });
+    dataPlane8: { ...jsonLoad, concurrency: 8, url: planeUrl },
+    limit16: { ...jsonLoad, url: `http://127.0.0.1:${limitPort}/` },
+    dataPlane16: { ...jsonLoad, url: planeUrl },
+    portal: { ...jsonLoad, url: predictUrl },
+    // The same backend's cheapest authenticated route: the ceiling of Backstage's HTTP stack here
+    // (helmet, cors, compression, token check, express), before any inference work.
+    ceiling: {
+      method: 'GET',
+      url: `${base}/gpu/capacity`,
+      headers: { authorization: `Bearer ${token}` },
+    },
+    portalBinary: { ...binaryLoad, url: predictUrl },
+    dataPlaneBinary: { ...binaryLoad, url: planeUrl },
+    bare: {
+      ...jsonLoad,
+      headers: { 'content-type': 'application/json' },
+      url: `http://127.0.0.1:${barePort}/`,
+    },
+  };
+  const runs: Record<string, LoadgenResult[]> = {};
+  const loadAverages: number[][] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    loadAverages.push(os.loadavg().map(l => +l.toFixed(2)));
+    for (const [name, load] of Object.entries(loads)) {
+      (runs[name] ??= []).push(await loadgen({ ...common, ...load }));
+    }
+  }
+  limitServer.kill();
+  bareServer.kill();
 
   // The rate limiter's cost: the same load from `bench` (limited) and `bench-unlimited` (exempt),
   // in alternating rounds.
@@ -489,122 +565,163 @@ async function httpRoute() {
     limited.push(await limiterRun(token));
     if (round % 2 === 1) unlimited.push(await limiterRun(unlimitedToken));
   }
-
-  // The same backend's cheapest authenticated route: the ceiling of Backstage's HTTP stack here
-  // (helmet, cors, compression, token check, express), before any inference work.
-  const ceiling = await loadgen({
-    ...common,
-    url: `${base}/gpu/capacity`,
-    method: 'GET',
-    headers: { authorization: `Bearer ${token}` },
-  });
   await backend.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 
-  // Baseline: a bare node:http server that reads the body and answers the same bytes, in its own process.
-  const basePort = await freePort();
-  const server = spawn(
-    process.execPath,
-    [
-      '-e',
-      `const body = ${JSON.stringify(sampleText)};
-       require('node:http').createServer((req, res) => {
-         req.on('data', () => {});
-         req.on('end', () => { res.setHeader('content-type', 'application/json'); res.end(body); });
-       }).listen(${basePort}, '127.0.0.1', () => process.stdout.write('ready\\n'));`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>(resolve =>
-    server.stdout!.once('data', () => resolve()),
-  );
-  const bare = await loadgen({
-    ...common,
-    url: `http://127.0.0.1:${basePort}/`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    bodyBase64: Buffer.from(jsonBody).toString('base64'),
+  const failed = (r: LoadgenResult) =>
+    Object.values(r.failures).reduce((a, b) => a + b, 0);
+  /** A load's rounds: requests/s, p50 and p99 as median (min–max), failures summed. */
+  const summary = (name: string) => ({
+    requestsPerSecond: spread(
+      runs[name].map(r => r.requestsPerSecond),
+      0,
+    ),
+    p50Ms: spread(runs[name].map(r => r.p50Ms ?? Infinity)),
+    p99Ms: spread(runs[name].map(r => r.p99Ms ?? Infinity)),
+    failedRequests: runs[name].reduce((sum, r) => sum + failed(r), 0),
+    rounds: runs[name],
   });
-  server.kill();
-
-  // The goal of every predict figure: all of it must hold, on this 2-core machine.
-  const goal: Goal = {
-    op: '>=',
-    value: 5000,
-    unit: 'req/s',
-    and: [
-      { of: 'p99', op: '<', value: 5, unit: 'ms' },
-      { of: 'failed requests', op: '==', value: 0, unit: '' },
-    ],
+  /** Per round, `name` against `baseline`: the median of the rounds' ratios, with min and max. */
+  const ratio = (
+    name: string,
+    baseline: string,
+    of: (r: LoadgenResult) => number = r => r.requestsPerSecond,
+  ) => spread(runs[name].map((r, i) => of(r) / of(runs[baseline][i])));
+  const p99 = (r: LoadgenResult) => r.p99Ms ?? Infinity;
+  const rps = (name: string) => summary(name).requestsPerSecond;
+  const shownLoad = (name: string) => {
+    const s = summary(name);
+    return `${shownSpread(s.requestsPerSecond)} req/s, p99 ${shownSpread(
+      s.p99Ms,
+      ' ms',
+    )}${s.failedRequests ? `, ${formatNumber(s.failedRequests)} failed` : ''}`;
   };
-  const judge = (figure: string, r: LoadgenResult) => {
-    const failed = Object.values(r.failures).reduce((a, b) => a + b, 0);
+
+  // The portal route against Backstage's cheapest route on the same backend.
+  const portalRatio = ratio('portal', 'ceiling');
+  const portalRoute = verdict({
+    figure: 'HTTP predict, portal route, batch 1, 16 clients',
+    value: rps('portal').median,
+    unit: 'req/s',
+    measures: {
+      p99: { value: summary('portal').p99Ms.median, unit: 'ms' },
+      'failed requests': {
+        value: summary('portal').failedRequests,
+        unit: 'requests',
+      },
+    },
+    baseline: {
+      name: "Backstage's cheapest route",
+      value: rps('ceiling').median,
+      unit: 'req/s',
+    },
+    ratio: portalRatio.median,
+    goal: {
+      of: 'ratio',
+      op: '>=',
+      value: 0.8,
+      unit: 'x',
+      and: [{ of: 'failed requests', op: '==', value: 0, unit: '' }],
+    },
+    shown: {
+      value: shownLoad('portal'),
+      baseline: `Backstage's cheapest route ${shownLoad(
+        'ceiling',
+      )} → ${shownSpread(portalRatio, 'x')}`,
+    },
+  });
+  // The data plane against the limit baseline at the same client count.
+  const dataPlane = (clients: 8 | 16) => {
+    const name = `dataPlane${clients}`;
+    const limit = `limit${clients}`;
+    const throughput = ratio(name, limit);
+    const latency = ratio(name, limit, p99);
+    const s = summary(name);
+    const and: Goal[] = [
+      { of: 'p99 vs limit baseline', op: '<=', value: 1.5, unit: 'x' },
+      ...(clients === 8
+        ? [{ of: 'p99', op: '<', value: 5, unit: 'ms' } as Goal]
+        : []),
+      { of: 'req/s', op: '>=', value: 5000, unit: 'req/s' },
+      { of: 'failed requests', op: '==', value: 0, unit: '' },
+    ];
     return verdict({
-      figure,
-      value: r.requestsPerSecond,
+      figure: `HTTP predict, data plane, ${clients} clients`,
+      value: s.requestsPerSecond.median,
       unit: 'req/s',
       measures: {
-        p99: { value: r.p99Ms, unit: 'ms' },
-        'failed requests': { value: failed, unit: 'requests' },
+        'req/s': { value: s.requestsPerSecond.median, unit: 'req/s' },
+        p99: { value: s.p99Ms.median, unit: 'ms' },
+        'p99 vs limit baseline': { value: latency.median, unit: 'x' },
+        'failed requests': { value: s.failedRequests, unit: 'requests' },
       },
       baseline: {
-        name: 'bare node:http',
-        value: bare.requestsPerSecond,
+        name: 'limit baseline (raw onnxruntime behind bare node:http)',
+        value: rps(limit).median,
         unit: 'req/s',
       },
-      ratio: +(r.requestsPerSecond / bare.requestsPerSecond).toFixed(2),
-      goal,
+      ratio: throughput.median,
+      goal: { of: 'ratio', op: '>=', value: 0.8, unit: 'x', and },
       shown: {
-        value: `${formatNumber(r.requestsPerSecond)} req/s, p99 ${r.p99Ms} ms${
-          failed ? `, ${formatNumber(failed)} failed` : ''
-        }`,
-        baseline: `bare node:http ${formatNumber(
-          bare.requestsPerSecond,
-        )} req/s; Backstage's cheapest route ${formatNumber(
-          ceiling.requestsPerSecond,
-        )} req/s`,
+        value: shownLoad(name),
+        baseline: `limit baseline ${shownLoad(limit)} → ${shownSpread(
+          throughput,
+          'x',
+        )}, p99 ${shownSpread(
+          latency,
+          'x',
+        )}; bare node:http (canned answer) ${shownSpread(rps('bare'))} req/s`,
       },
     });
   };
-  const portalRoute = judge('HTTP predict, portal route, batch 1', json);
   const limiter = rateLimiterCost(limited, unlimited, await limiterCheckNs());
-  const dataPlane = [
-    judge('HTTP predict, data plane, 16 clients', dataPlaneJson),
-    judge('HTTP predict, data plane, 8 clients', dataPlaneJson8),
-  ];
 
   return {
     batch: 1,
     concurrency: common.concurrency,
     seconds: SECONDS,
+    rounds: ROUNDS,
+    note: 'every figure is the median of its rounds with min and max; the loads of one round run one after another (order: limit8, dataPlane8, limit16, dataPlane16, portal, ceiling, portalBinary, dataPlaneBinary, bare), so each ratio is taken within a round and its median reported',
+    loadAverageAtRoundStart: loadAverages,
     authentication:
       'static external-access token (a service principal), permission framework enabled',
-    json,
-    binary,
-    dataPlaneJson,
-    dataPlaneJsonConcurrency8: dataPlaneJson8,
-    dataPlaneBinary,
-    ratioDataPlaneJsonVsBareHttp: +(
-      dataPlaneJson.requestsPerSecond / bare.requestsPerSecond
-    ).toFixed(2),
-    baselineBareNodeHttp: bare,
-    ratioJsonVsBareHttp: +(
-      json.requestsPerSecond / bare.requestsPerSecond
-    ).toFixed(2),
-    baselineBackstageCheapestRoute: ceiling,
-    ratioJsonVsBackstageCheapestRoute: +(
-      json.requestsPerSecond / ceiling.requestsPerSecond
-    ).toFixed(2),
-    ratioBinaryVsBackstageCheapestRoute: +(
-      binary.requestsPerSecond / ceiling.requestsPerSecond
-    ).toFixed(2),
-    goal: portalRoute.goalText,
-    metByPortalRoute: portalRoute.goalMet,
-    metByDataPlane: dataPlane.some(v => v.goalMet),
+    json: summary('portal'),
+    binary: summary('portalBinary'),
+    dataPlaneJson: summary('dataPlane16'),
+    dataPlaneJsonConcurrency8: summary('dataPlane8'),
+    dataPlaneBinary: summary('dataPlaneBinary'),
+    baselineLimitConcurrency16: summary('limit16'),
+    baselineLimitConcurrency8: summary('limit8'),
+    baselineLimitNote:
+      'the same model and JSON body through one raw onnxruntime session (default threads) behind a bare node:http server in its own process: no auth, no batching, no worker threads',
+    ratioDataPlaneVsLimit16: ratio('dataPlane16', 'limit16'),
+    ratioDataPlaneVsLimit8: ratio('dataPlane8', 'limit8'),
+    ratioDataPlaneP99VsLimit16: ratio('dataPlane16', 'limit16', p99),
+    ratioDataPlaneP99VsLimit8: ratio('dataPlane8', 'limit8', p99),
+    baselineBareNodeHttp: summary('bare'),
+    ratioDataPlaneJsonVsBareHttp: ratio('dataPlane16', 'bare'),
+    ratioJsonVsBareHttp: ratio('portal', 'bare'),
+    baselineBackstageCheapestRoute: summary('ceiling'),
+    ratioJsonVsBackstageCheapestRoute: portalRatio,
+    ratioBinaryVsBackstageCheapestRoute: ratio('portalBinary', 'ceiling'),
     rateLimiterCost: limiter.ratio,
     rateLimiter: limiter.section,
-    verdicts: [portalRoute, ...dataPlane, limiter.verdict],
+    verdicts: [portalRoute, dataPlane(8), dataPlane(16), limiter.verdict],
   };
+}
+
+/** Starts `node <args>` and resolves once it prints its first line (`ready`). */
+async function startProcess(args: string[]) {
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', code =>
+      reject(new Error(`baseline server exited with code ${code}`)),
+    );
+  });
+  return child;
 }
 
 /**

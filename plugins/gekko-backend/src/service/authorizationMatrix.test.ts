@@ -3,12 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import yaml from 'yaml';
-import {
-  cpuPool,
-  mlpGekkoConfig,
-  twoModelVersions,
-} from '../bench/twoModelVersions';
+import { cpuPool } from '../bench/twoModelVersions';
 import { modelLoaded } from '../__testUtils__/modelLoaded';
+import {
+  orderExecution as owned,
+  startAccessTestBackend,
+  tradingPool,
+} from '../__testUtils__/startAccessTestBackend';
 import {
   as,
   ava,
@@ -16,7 +17,6 @@ import {
   sam,
   serviceAuthorization,
   serviceSubject,
-  startPermissionBackend,
 } from '../__testUtils__/startPermissionBackend';
 import { until } from '../__testUtils__/until';
 
@@ -87,37 +87,10 @@ interface Row {
   call(who: Principal): Call | Promise<Call>;
 }
 
-const owned = 'component:default/order-execution';
-/** A pool the owner's team owns: owning a pool gives no right to change it. */
-const tradingPool = {
-  ...cpuPool,
-  name: 'trading-a100',
-  title: 'Trading A100',
-  accelerator: 'cuda',
-  capacity: { devices: 8, memoryGiB: 640 },
-  owner: 'group:default/trading-ops',
-};
-
-const catalogYaml = `
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: order-execution
-  annotations:
-    gekko.io/deployment-target: gpu-pool
-    gekko.io/slos: order-latency
-    gekko.io/metrics-url: http://127.0.0.1:1/metrics
-spec:
-  type: service
-  lifecycle: production
-  owner: group:default/trading-ops
-`;
-
 const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
 
-let server: Awaited<ReturnType<typeof startPermissionBackend>>['server'];
+let server: Awaited<ReturnType<typeof startAccessTestBackend>>['server'];
 let stop: () => Promise<void>;
-let modelsDir: string;
 let dataPlaneUrl: string;
 let deploymentId: string;
 
@@ -426,69 +399,13 @@ const operations: string[] = Object.entries(spec.paths).flatMap(([p, ops]) =>
 
 describe('the authorization matrix: every operation of openapi.yaml × every kind of caller', () => {
   beforeAll(async () => {
-    modelsDir = twoModelVersions();
-    const gekko = mlpGekkoConfig(modelsDir, 2);
-    ({ server, stop } = await startPermissionBackend({
-      databases,
-      catalogYaml,
-      entities: [owned],
-      gekko: {
-        ...gekko,
-        gpuPools: [cpuPool, tradingPool],
-        gpu: { ...gekko.gpu, chaos: { enabled: true } },
-        inference: { ...gekko.inference, dataPlane: { port: 0 } },
-        health: { scrapeInterval: { milliseconds: 500 } },
-        // Limits count a caller's requests; the matrix is about permissions only.
-        rateLimits: {
-          predict: { enabled: false },
-          mutations: { enabled: false },
-          failedAuthentications: { enabled: false },
-        },
-      },
-    }));
-    await modelLoaded(server, as(ava));
-    dataPlaneUrl = (
-      await api({ method: 'get', path: '/inference/data-plane' }, as(ava), 'dp')
-    ).body.url;
-    // A succeeded deployment of the owner's entity, to read and roll back.
-    const created = await prepare(
-      {
-        method: 'post',
-        path: '/deployments',
-        body: {
-          entityRef: owned,
-          target: 'gpu-pool',
-          strategy: 'canary',
-          spec: { model: 'mlp', version: '2' },
-          steps: [100],
-          pauseMs: 0,
-          analysis: { minSamples: 0 },
-        },
-      },
-      202,
-    );
-    deploymentId = created.id;
-    await until(async () => {
-      const res = await api(
-        { method: 'get', path: `/deployments/${deploymentId}` },
-        as(ava),
-        'd',
-      );
-      return res.body.state === 'succeeded';
-    }, 'the deployment to succeed');
-    await until(async () => {
-      const res = await api(
-        { method: 'get', path: '/health', query: { entityRef: owned } },
-        as(ava),
-        'h',
-      );
-      return res.status === 200;
-    }, 'order-execution judged as a trading service');
+    // Limits count a caller's requests; the matrix is about permissions only.
+    ({ server, stop, dataPlaneUrl, deploymentId } =
+      await startAccessTestBackend({ databases, rateLimitsOff: true }));
   });
 
   afterAll(async () => {
     await stop?.();
-    fs.rmSync(modelsDir, { recursive: true, force: true });
   });
 
   it('has one row per operation of openapi.yaml, and none for an operation it lacks', () => {

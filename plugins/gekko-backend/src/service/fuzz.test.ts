@@ -1,10 +1,8 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { Knex } from 'knex';
-import fs from 'node:fs';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { mlpGekkoConfig, twoModelVersions } from '../bench/twoModelVersions';
 import {
   FuzzRequest,
   fuzzRequest,
@@ -12,16 +10,19 @@ import {
   readOperations,
   Rng,
 } from '../__testUtils__/openApiFuzzer';
-import { modelLoaded } from '../__testUtils__/modelLoaded';
+import {
+  AccessTestBackend,
+  orderExecution as owned,
+  startAccessTestBackend,
+  tradingPool,
+} from '../__testUtils__/startAccessTestBackend';
 import {
   as,
   ava,
   priya,
   sam,
   serviceAuthorization,
-  startPermissionBackend,
 } from '../__testUtils__/startPermissionBackend';
-import { until } from '../__testUtils__/until';
 
 jest.setTimeout(300_000);
 
@@ -43,22 +44,6 @@ const DATA_PLANE_COUNT = Math.ceil(COUNT / 5);
 const ONLY = process.env.GEKKO_FUZZ_ONLY
   ? Number(process.env.GEKKO_FUZZ_ONLY)
   : undefined;
-
-const owned = 'component:default/order-execution';
-const catalogYaml = `
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: order-execution
-  annotations:
-    gekko.io/deployment-target: gpu-pool
-    gekko.io/slos: order-latency
-    gekko.io/metrics-url: http://127.0.0.1:1/metrics
-spec:
-  type: service
-  lifecycle: production
-  owner: group:default/trading-ops
-`;
 
 /** Authorization headers that authenticate nobody. */
 const BAD_AUTHORIZATIONS = [
@@ -227,13 +212,12 @@ const predict = operations.find(
 )!;
 
 describe(`fuzzing every operation of openapi.yaml (seed ${SEED})`, () => {
-  let backend: Awaited<ReturnType<typeof startPermissionBackend>>;
+  let backend: AccessTestBackend;
   let portalUrl: string;
   let dataPlaneUrl: string;
-  let modelsDir: string;
   let db: Knex;
   const ids: Record<string, string[]> = {
-    name: ['cpu-dr', 'mlp'],
+    name: ['cpu-dr', tradingPool.name, 'mlp'],
     version: ['1', '2'],
     id: ['embedded-cpu-dr-1'],
   };
@@ -295,49 +279,18 @@ describe(`fuzzing every operation of openapi.yaml (seed ${SEED})`, () => {
     );
 
   beforeAll(async () => {
-    modelsDir = twoModelVersions();
-    const gekko = mlpGekkoConfig(modelsDir, 2);
-    backend = await startPermissionBackend({
-      databases,
-      catalogYaml,
-      entities: [owned],
-      gekko: {
-        ...gekko,
-        gpu: { ...gekko.gpu, chaos: { enabled: true } },
-        inference: { ...gekko.inference, dataPlane: { port: 0 } },
-        health: { scrapeInterval: { milliseconds: 500 } },
-      },
-    });
+    backend = await startAccessTestBackend({ databases });
     db = backend.gekkoDb;
     portalUrl = `http://127.0.0.1:${
       (backend.server.address() as AddressInfo).port
     }`;
-    await modelLoaded(backend.server, as(ava), { workers: 2 });
-    dataPlaneUrl = JSON.parse(
-      (await api('GET', '/inference/data-plane')).text,
-    ).url;
-    // A finished deployment, to name by its id.
-    const created = await api('POST', '/deployments', {
-      entityRef: owned,
-      target: 'gpu-pool',
-      strategy: 'canary',
-      spec: { model: 'mlp', version: '2' },
-      steps: [100],
-      pauseMs: 0,
-      analysis: { minSamples: 0 },
-    });
-    const deploymentId = JSON.parse(created.text).id;
-    ids.id.push(deploymentId);
-    await until(async () => {
-      const res = await api('GET', `/deployments/${deploymentId}`);
-      return JSON.parse(res.text).state === 'succeeded';
-    }, 'the deployment to succeed');
+    dataPlaneUrl = backend.dataPlaneUrl;
+    ids.id.push(backend.deploymentId);
   });
 
   afterAll(async () => {
     agent.destroy();
     await backend?.stop();
-    fs.rmSync(modelsDir, { recursive: true, force: true });
   });
 
   /** Methods the document has for a path, so that an odd one is sure to name no operation. */

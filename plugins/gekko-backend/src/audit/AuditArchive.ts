@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { CheckpointStore } from './AuditCheckpoints';
 import type { AuditTrail } from './AuditTrail';
-import { RECORDS } from './chainReader';
+import { AuditRow, RECORDS, rowToRecord } from './auditRows';
 import { ChainVerifier } from './ChainVerifier';
 import type { TrustedKeys } from './signing';
 
@@ -227,7 +227,7 @@ export class AuditArchive {
       from: fromSeq,
       to: end.seq,
     });
-    const records = await this.db(RECORDS)
+    const records: AuditRow[] = await this.db(RECORDS)
       .whereBetween('seq', [fromSeq, end.seq])
       .orderBy('seq', 'asc');
     const verifier = new ChainVerifier({
@@ -238,18 +238,7 @@ export class AuditArchive {
     const lines: string[] = [];
     let next = 0;
     for (const row of records) {
-      const record: AuditRecord = {
-        seq: Number(row.seq),
-        time: row.time,
-        actor: row.actor,
-        action: row.action,
-        target: row.target,
-        outcome: row.outcome,
-        requestId: row.request_id,
-        details: JSON.parse(row.details),
-        prevHash: row.prev_hash,
-        hash: row.hash,
-      };
+      const record = rowToRecord(row);
       const { hash, prevHash, ...fields } = record;
       if (
         !verifier.push({

@@ -12,8 +12,6 @@ import {
   AuditRecordFields,
   AuditVerifyResult,
   JsonValue,
-  canonicalAuditRecordWithDetails,
-  canonicalJson,
 } from '@gekko/plugin-gekko-common';
 import { Knex } from 'knex';
 import fs from 'node:fs';
@@ -21,8 +19,9 @@ import path from 'node:path';
 import type { AuditContext } from './AuditContext';
 import { isCheckpointLine, listSegments, readAuditLines } from './AuditArchive';
 import { CheckpointPolicy, CheckpointStore } from './AuditCheckpoints';
-import { ChainReader, RECORDS } from './chainReader';
-import { ChainVerifier, chainHash } from './ChainVerifier';
+import { AuditRow, chainedRow, RECORDS, rowToRecord } from './auditRows';
+import { ChainReader } from './chainReader';
+import { ChainVerifier } from './ChainVerifier';
 import { redactSecrets } from './redact';
 import type { AuditWitness } from './AuditWitness';
 import type { TrustedKeys } from './signing';
@@ -57,47 +56,11 @@ export interface AuditQuery {
   order: 'asc' | 'desc';
 }
 
-interface AuditRow {
-  seq: number | string;
-  time: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  outcome: string;
-  request_id: string | null;
-  details: string;
-  canonical: string;
-  prev_hash: string;
-  hash: string;
-}
-
 interface PendingAppend {
   entry: AuditEntry;
   context?: AuditContext;
   resolve(record: AuditRecord): void;
   reject(error: unknown): void;
-}
-
-/** A row's hashed fields but the details (kept as their stored canonical JSON). */
-function rowFields(row: AuditRow): Omit<AuditRecordFields, 'details'> {
-  return {
-    seq: Number(row.seq),
-    time: row.time,
-    actor: row.actor,
-    action: row.action,
-    target: row.target,
-    outcome: row.outcome as AuditOutcome,
-    requestId: row.request_id,
-  };
-}
-
-function rowToRecord(row: AuditRow): AuditRecord {
-  return {
-    ...rowFields(row),
-    details: JSON.parse(row.details),
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
 }
 
 function severityOf(record: AuditRecord): AuditorServiceEventSeverityLevel {
@@ -264,28 +227,10 @@ export class AuditTrail {
           [key: string]: JsonValue;
         },
       };
-      // Details are stored as canonical JSON, so verify can rebuild the record without parsing them.
-      const canonicalDetails = canonicalJson(fields.details);
-      const canonical = canonicalAuditRecordWithDetails(
-        fields,
-        canonicalDetails,
-      );
-      const hash = chainHash(prevHash, canonical);
-      records.push({ ...fields, prevHash, hash });
-      rows.push({
-        seq,
-        time,
-        actor: fields.actor,
-        action: fields.action,
-        target: fields.target,
-        outcome: fields.outcome,
-        request_id: fields.requestId,
-        details: canonicalDetails,
-        canonical,
-        prev_hash: prevHash,
-        hash,
-      });
-      prevHash = hash;
+      const { row, record } = chainedRow(fields, prevHash);
+      records.push(record);
+      rows.push(row);
+      prevHash = record.hash;
     }
     for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
       await trx(RECORDS).insert(rows.slice(i, i + INSERT_CHUNK));
@@ -358,24 +303,18 @@ export class AuditTrail {
     verifier.finish();
     if (!verifier.isBroken) await this.checkHead(verifier);
 
-    const lastSigned = verifier.lastCheckpoint;
-    const unsignedRecords = verifier.lastSeq - (lastSigned?.seq ?? 0);
-    if (!verifier.isBroken && trusted && checkpointPolicy && unsignedRecords) {
+    if (
+      !verifier.isBroken &&
+      trusted &&
+      checkpointPolicy &&
+      verifier.unsignedRecords
+    ) {
       await this.checkUnsignedTail(verifier, checkpointPolicy, now);
     }
     return {
       ...verifier.result(),
       checkpoints: {
-        enabled: Boolean(trusted),
-        checked: verifier.checkpointsPassed,
-        lastSigned: lastSigned
-          ? {
-              seq: lastSigned.seq,
-              time: lastSigned.time,
-              keyId: lastSigned.keyId,
-            }
-          : null,
-        unsignedRecords: trusted ? unsignedRecords : verifier.lastSeq,
+        ...verifier.checkpointsSummary(),
         ...(witness ? { witness } : {}),
       },
       archive: archived,

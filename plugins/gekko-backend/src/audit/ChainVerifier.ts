@@ -1,6 +1,7 @@
 import {
   AUDIT_GENESIS_HASH,
   AuditCheckpoint,
+  AuditCheckpointsSummary,
   AuditRecordFields,
   AuditVerifyResult,
   canonicalAuditRecord,
@@ -271,8 +272,22 @@ export class ChainVerifier {
     return this.lastSigned;
   }
 
-  get checkpointsPassed(): number {
-    return this.checkpointsChecked;
+  /** Records after the last checkpoint passed (all of them when none was). */
+  get unsignedRecords(): number {
+    return this.lastSeq - (this.lastSigned?.seq ?? 0);
+  }
+
+  /** What the walk found of the checkpoints, for the verify answer. */
+  checkpointsSummary(): AuditCheckpointsSummary {
+    const last = this.lastSigned;
+    return {
+      enabled: Boolean(this.options.trusted),
+      checked: this.checkpointsChecked,
+      lastSigned: last
+        ? { seq: last.seq, time: last.time, keyId: last.keyId }
+        : null,
+      unsignedRecords: this.unsignedRecords,
+    };
   }
 
   /** Hash of the last good record (the start's hash, or the genesis hash, before any). */

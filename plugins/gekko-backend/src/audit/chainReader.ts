@@ -1,10 +1,5 @@
-import {
-  AuditOutcome,
-  canonicalAuditRecordWithDetails,
-} from '@gekko/plugin-gekko-common';
 import { Knex } from 'knex';
-
-export const RECORDS = 'gekko_audit_records';
+import { AuditRow, canonicalOfRow, RECORDS } from './auditRows';
 
 /**
  * One record as verify reads it: `[seq, canonical, prevHash, hash, fieldsMatch]`. `fieldsMatch`
@@ -25,35 +20,6 @@ function rebuiltCanonicalSql(dialect: 'sqlite' | 'pg'): string {
     `',"details":' || details || ',"outcome":' || ${q('outcome')} || ` +
     `',"requestId":' || ${q('request_id')} || ',"seq":' || ${seq} || ` +
     `',"target":' || ${q('target')} || ',"time":' || ${q('time')} || '}'`
-  );
-}
-
-interface FullRow {
-  seq: number | string;
-  time: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  outcome: string;
-  request_id: string | null;
-  details: string;
-  canonical: string;
-  prev_hash: string;
-  hash: string;
-}
-
-function canonicalOfRow(row: FullRow): string {
-  return canonicalAuditRecordWithDetails(
-    {
-      seq: Number(row.seq),
-      time: row.time,
-      actor: row.actor,
-      action: row.action,
-      target: row.target,
-      outcome: row.outcome as AuditOutcome,
-      requestId: row.request_id,
-    },
-    row.details,
   );
 }
 
@@ -130,7 +96,7 @@ export class ChainReader {
       }
       for (const row of rows) row[0] = Number(row[0]);
     } else {
-      const full: FullRow[] = await this.db(RECORDS)
+      const full: AuditRow[] = await this.db(RECORDS)
         .where('seq', '>', after)
         .andWhere('seq', '<=', toSeq)
         .orderBy('seq', 'asc')
@@ -151,7 +117,7 @@ export class ChainReader {
 
   /** The exact check, in JavaScript, for a record the database flagged. */
   private async fieldsMatch(seq: number): Promise<boolean> {
-    const row: FullRow | undefined = await this.db(RECORDS)
+    const row: AuditRow | undefined = await this.db(RECORDS)
       .where({ seq })
       .first();
     return row !== undefined && canonicalOfRow(row) === row.canonical;

@@ -59,11 +59,10 @@ export async function verifyAuditExport(
     }
     if (verifier.isBroken) break;
   }
-  const lastSigned = verifier.lastCheckpoint;
-  const unsignedRecords = verifier.lastSeq - (lastSigned?.seq ?? 0);
+  const unsignedRecords = verifier.unsignedRecords;
   if (options.trusted && unsignedRecords > 0) {
     verifier.breakAt(
-      (lastSigned?.seq ?? 0) + 1,
+      verifier.lastSeq - unsignedRecords + 1,
       `is not covered by a signed checkpoint, nor are the ${
         unsignedRecords - 1
       } records after it: an export or archive file ends at a checkpoint, so records were added after it was written`,
@@ -71,17 +70,6 @@ export async function verifyAuditExport(
   }
   return {
     ...verifier.result(),
-    checkpoints: {
-      enabled: Boolean(options.trusted),
-      checked: verifier.checkpointsPassed,
-      lastSigned: lastSigned
-        ? {
-            seq: lastSigned.seq,
-            time: lastSigned.time,
-            keyId: lastSigned.keyId,
-          }
-        : null,
-      unsignedRecords,
-    },
+    checkpoints: verifier.checkpointsSummary(),
   };
 }

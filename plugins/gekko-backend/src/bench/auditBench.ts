@@ -7,14 +7,10 @@ import knexFactory, { Knex } from 'knex';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  AuditRecordFields,
-  canonicalAuditRecordWithDetails,
-  canonicalJson,
-} from '@gekko/plugin-gekko-common';
+import { AuditCheckpoint, AuditRecordFields } from '@gekko/plugin-gekko-common';
 import { CheckpointStore } from '../audit/AuditCheckpoints';
 import { AuditEntry, AuditTrail } from '../audit/AuditTrail';
-import { chainHash } from '../audit/ChainVerifier';
+import { AuditRow, chainedRow } from '../audit/auditRows';
 import { loadSigningKey } from '../audit/signing';
 import { generateKeyPairSync } from 'node:crypto';
 import { openGekkoDatabase } from '../database/migrations';
@@ -100,16 +96,15 @@ async function fillChain(
   const head = await db('gekko_audit_head').where({ id: 1 }).first();
   let seq = Number(head.seq);
   let prevHash: string = head.hash;
-  const store = new CheckpointStore(db);
   const time = new Date().toISOString();
   while (seq < total) {
-    await db.transaction(async trx => {
-      const rows = [];
-      for (let k = 0; k < 5000 && seq < total; k++) {
-        seq += 1;
-        const e = entry(seq);
-        const details = canonicalJson(e.details);
-        const fields: Omit<AuditRecordFields, 'details'> = {
+    const rows: AuditRow[] = [];
+    const checkpoints: AuditCheckpoint[] = [];
+    for (let k = 0; k < 5000 && seq < total; k++) {
+      seq += 1;
+      const e = entry(seq);
+      const { row, record } = chainedRow(
+        {
           seq,
           time,
           actor: e.actor,
@@ -117,40 +112,35 @@ async function fillChain(
           target: e.target ?? null,
           outcome: e.outcome,
           requestId: e.requestId ?? null,
-        };
-        const canonical = canonicalAuditRecordWithDetails(fields, details);
-        const hash = chainHash(prevHash, canonical);
-        rows.push({
-          seq,
-          time,
-          actor: fields.actor,
-          action: fields.action,
-          target: fields.target,
-          outcome: fields.outcome,
-          request_id: fields.requestId,
-          details,
-          canonical,
-          prev_hash: prevHash,
-          hash,
-        });
-        prevHash = hash;
-        if (seq % 1000 === 0) {
-          await trx('gekko_audit_checkpoints').insert({
-            ...(({ keyId, ...c }) => ({ ...c, key_id: keyId }))(
-              key.sign({ seq, hash, time }),
-            ),
-          });
-        }
+          details: e.details as AuditRecordFields['details'],
+        },
+        prevHash,
+      );
+      rows.push(row);
+      prevHash = record.hash;
+      if (seq % 1000 === 0) {
+        checkpoints.push(key.sign({ seq, hash: record.hash, time }));
       }
-      for (let i = 0; i < rows.length; i += 80) {
-        await trx('gekko_audit_records').insert(rows.slice(i, i + 80));
-      }
-      await trx('gekko_audit_head')
-        .where({ id: 1 })
-        .update({ seq, hash: prevHash });
-    });
+    }
+    const batchHead = { seq, hash: prevHash };
+    await db.transaction(trx => writeBatch(trx, rows, checkpoints, batchHead));
   }
-  await store.insert(key.sign({ seq, hash: prevHash, time }));
+  await new CheckpointStore(db).insert(key.sign({ seq, hash: prevHash, time }));
+}
+
+async function writeBatch(
+  trx: Knex.Transaction,
+  rows: AuditRow[],
+  checkpoints: AuditCheckpoint[],
+  head: { seq: number; hash: string },
+) {
+  for (let i = 0; i < rows.length; i += 80) {
+    await trx('gekko_audit_records').insert(rows.slice(i, i + 80));
+  }
+  for (const checkpoint of checkpoints) {
+    await new CheckpointStore(trx).insert(checkpoint);
+  }
+  await trx('gekko_audit_head').where({ id: 1 }).update(head);
 }
 
 async function main() {

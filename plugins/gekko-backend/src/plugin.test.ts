@@ -306,7 +306,7 @@ describeEachDatabase(databases)('gekko backend on %s', databaseId => {
         '/api/gekko/audit/records?limit=100000',
         'a limit out of range',
         undefined,
-        'limit: Number must be less than or equal to 500',
+        'limit: must be a whole number from 1 to 500',
       ],
       [
         'get',

@@ -1,8 +1,11 @@
 import {
+  appendAuditEventSchema,
+  auditQuerySchema,
   canonicalAuditRecord,
   canonicalAuditRecordWithDetails,
   canonicalJson,
 } from './audit';
+import { parseInput } from './validation';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and drops undefined members', () => {
@@ -29,5 +32,55 @@ describe('canonicalAuditRecordWithDetails', () => {
     expect(
       canonicalAuditRecordWithDetails(fields, canonicalJson(fields.details)),
     ).toBe(expected);
+  });
+});
+
+describe('audit request schemas', () => {
+  const query = (q: Record<string, string>) =>
+    parseInput(auditQuerySchema, q, 'audit query');
+
+  it('takes ISO 8601 times and whole-number limits written in digits', () => {
+    expect(
+      query({
+        from: '2026-12-02',
+        to: '2026-12-02T09:30:00.123+01:00',
+        limit: '16',
+      }),
+    ).toMatchObject({ limit: 16 });
+    expect(query({})).toMatchObject({ limit: 50, order: 'desc' });
+  });
+
+  it('refuses times and numbers that only parse by accident, naming the field', () => {
+    expect(() => query({ to: '1' })).toThrow(
+      'Invalid audit query: to: must be an ISO 8601 time such as 2026-12-02T09:30:00Z',
+    );
+    expect(() => query({ from: 'Tuesday 2 December' })).toThrow(
+      /from: must be an ISO 8601 time/,
+    );
+    for (const limit of ['0x10', '1e2', ' 5', '5.0', '0', '501']) {
+      expect(() => query({ limit })).toThrow(
+        'limit: must be a whole number from 1 to 500',
+      );
+    }
+  });
+
+  it('refuses event details nested deeper than 16 levels', () => {
+    // As a body parser would hand it over: built without recursion, like JSON.parse does.
+    const nested = (depth: number): unknown => {
+      let value: unknown = 1;
+      for (let i = 0; i < depth; i++) value = { a: value };
+      return value;
+    };
+    const event = (depth: number) => ({
+      action: 'deployment.promote',
+      target: 'component:default/x',
+      details: nested(depth),
+    });
+    expect(() =>
+      parseInput(appendAuditEventSchema, event(16), 'audit event'),
+    ).not.toThrow();
+    expect(() =>
+      parseInput(appendAuditEventSchema, event(30_000), 'audit event'),
+    ).toThrow('details: must not nest deeper than 16 levels');
   });
 });

@@ -189,9 +189,47 @@ export function canonicalAuditRecordWithDetails(
   );
 }
 
+/** A date, or a date and time, in ISO 8601 (`2026-12-02`, `2026-12-02T09:30:00Z`, with an offset). */
+const ISO_8601 =
+  /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+
 const isoTime = z
   .string()
-  .refine(v => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 time');
+  .max(40)
+  .refine(
+    v => ISO_8601.test(v) && !Number.isNaN(Date.parse(v)),
+    'must be an ISO 8601 time such as 2026-12-02T09:30:00Z',
+  );
+
+/** A whole number in a query string: digits only (not `0x10`, `1e2` or ` 5`). */
+function queryWholeNumber(min: number, max: number) {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return z.preprocess(
+    v => (typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : v),
+    z
+      .number({ invalid_type_error: message })
+      .int(message)
+      .min(min, message)
+      .max(max, message),
+  );
+}
+
+/** How deep audit details may nest: deeper is refused rather than stored. */
+export const AUDIT_DETAILS_MAX_DEPTH = 16;
+
+/** How deep a JSON value nests (a scalar is 0), counted without recursion. */
+function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > AUDIT_DETAILS_MAX_DEPTH) return deepest;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
 
 /** Query string of `GET /audit/records`. @public */
 export const auditQuerySchema = z
@@ -203,18 +241,16 @@ export const auditQuerySchema = z
     from: isoTime.optional(),
     to: isoTime.optional(),
     cursor: z.string().max(100).optional(),
-    limit: z.coerce
-      .number()
-      .int('must be a whole number')
-      .min(1)
-      .max(500)
-      .default(50),
+    limit: queryWholeNumber(1, 500).default(50),
     order: z.enum(['asc', 'desc']).default('desc'),
   })
   .strict();
 
 /** Filters of `GET /audit/records`, as a client sends them. @public */
-export type AuditRecordsQuery = z.input<typeof auditQuerySchema>;
+export type AuditRecordsQuery = Omit<
+  z.input<typeof auditQuerySchema>,
+  'limit'
+> & { limit?: number };
 
 /** Body of `POST /audit/events`, an event recorded by another system. @public */
 export const appendAuditEventSchema = z
@@ -228,7 +264,13 @@ export const appendAuditEventSchema = z
       .max(100),
     target: z.string().max(300),
     outcome: z.enum(AUDIT_OUTCOMES).default('success'),
-    details: z.record(z.string(), z.any()).default({}),
+    details: z
+      .record(z.string(), z.any())
+      .refine(
+        d => jsonDepth(d) <= AUDIT_DETAILS_MAX_DEPTH,
+        `must not nest deeper than ${AUDIT_DETAILS_MAX_DEPTH} levels`,
+      )
+      .default({}),
   })
   .strict();
 

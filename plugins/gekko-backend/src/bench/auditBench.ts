@@ -12,13 +12,15 @@ import { CheckpointStore } from '../audit/AuditCheckpoints';
 import { AuditEntry, AuditTrail } from '../audit/AuditTrail';
 import { AuditRow, chainedRow } from '../audit/auditRows';
 import { loadSigningKey } from '../audit/signing';
-import { generateKeyPairSync } from 'node:crypto';
+import crypto, { generateKeyPairSync } from 'node:crypto';
 import { openGekkoDatabase } from '../database/migrations';
 import { formatNumber, Verdict, verdict, writeBenchResults } from './results';
 
 const APPENDS = Number(process.env.GEKKO_BENCH_APPENDS ?? 20_000);
 const VERIFY_ROWS = Number(process.env.GEKKO_BENCH_VERIFY_ROWS ?? 1_000_000);
 const CONCURRENCY = 64;
+/** With it, verify is measured on PostgreSQL too (a database made and dropped for the run). */
+const POSTGRES_URL = process.env.GEKKO_BENCH_POSTGRES_URL;
 
 function entry(i: number): AuditEntry {
   return {
@@ -323,7 +325,66 @@ async function main() {
   await Promise.all([plainDb.destroy(), batchDb.destroy(), trailDb.destroy()]);
   fs.rmSync(dir, { recursive: true, force: true });
 
+  if (POSTGRES_URL) {
+    results.verifyPostgres = await verifyOnPostgres(POSTGRES_URL, key, logger);
+  }
+
   writeBenchResults('audit', results);
+}
+
+/**
+ * Verify of the same chain on PostgreSQL, against reading the same columns unchecked through the
+ * same driver (pg, rows as arrays). No goal: the figure the issue sets is for the embedded default.
+ */
+async function verifyOnPostgres(
+  url: string,
+  key: ReturnType<typeof loadSigningKey>,
+  logger: LoggerService,
+) {
+  const name = `gekko_bench_${crypto.randomBytes(4).toString('hex')}`;
+  const admin = knexFactory({ client: 'pg', connection: url });
+  await admin.raw(`CREATE DATABASE ${name}`);
+  const knex = knexFactory({
+    client: 'pg',
+    connection: `${url.replace(/\/$/, '')}/${name}`,
+  });
+  try {
+    const db = await openGekkoDatabase({ getClient: async () => knex });
+    await fillChain(db, VERIFY_ROWS, key);
+    const trail = new AuditTrail(db, {
+      logger,
+      trusted: key.trusted,
+      checkpointPolicy: { every: 1000, intervalMs: 60_000 },
+    });
+    const verify = await timed(() => trail.verify());
+    if (!verify.value.valid) {
+      throw new Error(`chain broken on PostgreSQL: ${verify.value.reason}`);
+    }
+    const conn = await knex.client.acquireConnection();
+    const read = await timed(async () => {
+      let after = 0;
+      for (;;) {
+        const page = await conn.query({
+          text: 'SELECT seq, canonical, prev_hash, hash FROM gekko_audit_records WHERE seq > $1 ORDER BY seq LIMIT 10000',
+          values: [after],
+          rowMode: 'array',
+        });
+        if (page.rows.length < 10_000) return;
+        after = Number(page.rows[page.rows.length - 1][0]);
+      }
+    });
+    await knex.client.releaseConnection(conn);
+    return {
+      rows: verify.value.checked,
+      seconds: +verify.seconds.toFixed(3),
+      baselineReadSameColumnsSeconds: +read.seconds.toFixed(3),
+      ratioVsReadOnly: +(read.seconds / verify.seconds).toFixed(2),
+    };
+  } finally {
+    await knex.destroy();
+    await admin.raw(`DROP DATABASE IF EXISTS ${name}`);
+    await admin.destroy();
+  }
 }
 
 main().catch(error => {

@@ -105,7 +105,14 @@ export function createPredictRouter(options: {
         res.set(binary.headers).end(binary.body);
         return;
       }
-      res.json(toResponse(result));
+      // Written directly rather than with res.json: Express' send would hash the body for an ETag
+      // and check freshness, which a POST answer never uses, on every predict.
+      const json = JSON.stringify(toResponse(result));
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(json),
+      });
+      res.end(json);
     },
   );
   return router;

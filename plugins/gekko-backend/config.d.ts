@@ -55,7 +55,10 @@ export interface Config {
         workers?: number;
         /** The pool they serve. Default `cpu-dr`. */
         pool?: string;
-        /** onnxruntime intra-op threads per worker thread. Default 1. */
+        /**
+         * onnxruntime intra-op threads per worker thread. Default: the cores left after one for the
+         * event loop, shared among the workers, at least 1 (1 each for 2 workers on 2 to 4 cores).
+         */
         intraOpThreads?: number;
       };
       /**

@@ -1,5 +1,19 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { ThreadWorkerConnection, WorkerLinkEvents } from '@gekko/worker';
+import os from 'node:os';
+
+/**
+ * onnxruntime intra-op threads per embedded worker when `gekko.inference.embedded.intraOpThreads`
+ * is not set: the cores left once the event loop has one (it parses, authenticates and answers every
+ * request, and is the busiest thread under batch-1 load), shared among the workers, and at least 1.
+ * More threads than cores only make them preempt one another: on 2 cores, 2 workers get 1 each.
+ */
+export function defaultIntraOpThreads(
+  workers: number,
+  cores: number = os.availableParallelism(),
+): number {
+  return Math.max(1, Math.floor((cores - 1) / Math.max(1, workers)));
+}
 
 /** Options of {@link EmbeddedWorkers}. */
 export interface EmbeddedWorkersOptions {
@@ -10,7 +24,7 @@ export interface EmbeddedWorkersOptions {
   events: WorkerLinkEvents;
   logger: LoggerService;
   heartbeatIntervalMs?: number;
-  /** onnxruntime intra-op threads per worker thread; defaults to 1. */
+  /** onnxruntime intra-op threads per worker thread; defaults to {@link defaultIntraOpThreads}. */
   intraOpThreads?: number;
   modelsDir?: string;
 }
@@ -66,7 +80,9 @@ export class EmbeddedWorkers {
       pool: this.options.pool,
       events: this.options.events,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
-      intraOpThreads: this.options.intraOpThreads,
+      intraOpThreads:
+        this.options.intraOpThreads ??
+        defaultIntraOpThreads(this.options.count),
       modelsDir: this.options.modelsDir,
       onExit: code => {
         this.threads.delete(id);

@@ -168,6 +168,24 @@ describeEachDatabase(databases)('AuditTrail on %s', databaseId => {
     });
   });
 
+  it('names a record added with a far-off sequence number, without walking the gap', async () => {
+    await appendMany(audit, 3);
+    const last = await db('gekko_audit_records').where({ seq: 3 }).first();
+    await db('gekko_audit_records').insert({
+      ...last,
+      seq: 1_000_000_000_000,
+      prev_hash: last.hash,
+    });
+    await expect(audit.verify()).resolves.toMatchObject({
+      valid: false,
+      checked: 3,
+      firstBrokenSeq: 4,
+      reason: expect.stringContaining(
+        'the chain jumps from record 3 to 1000000000000',
+      ),
+    });
+  });
+
   it('detects reordered records', async () => {
     await appendMany(audit, 5);
     await db.transaction(async trx => {

@@ -45,39 +45,52 @@ export class ChainReader {
     if (this.dialect === 'sqlite') {
       this.sql = `SELECT seq, canonical, prev_hash, hash, (${rebuiltCanonicalSql(
         'sqlite',
-      )}) = canonical FROM ${RECORDS} WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`;
+      )}) = canonical FROM ${RECORDS} WHERE seq > ? AND seq <= ? ORDER BY seq`;
     } else if (this.dialect === 'pg') {
       this.sql = `SELECT seq, canonical, prev_hash, hash, (${rebuiltCanonicalSql(
         'pg',
-      )}) = canonical FROM ${RECORDS} WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`;
+      )}) = canonical FROM ${RECORDS} WHERE seq > $1 AND seq <= $2 ORDER BY seq`;
     }
   }
 
-  /** Records with `afterSeq < seq <= toSeq`, in order, `pageSize` per page. */
+  /**
+   * Records with `afterSeq < seq <= toSeq`, in order, a page per `pageSize` sequence numbers. Pages
+   * are closed ranges of seq rather than `LIMIT`s: PostgreSQL then always plans an index range scan,
+   * even before it has statistics of the table (with `seq > $1 ORDER BY seq LIMIT n` on a table
+   * just filled it sorted the whole rest of it for every page: a second per page at 1M records).
+   * Empty ranges are skipped, so a record with a far-off seq costs one query, not a loop.
+   */
   async *pages(
     afterSeq: number,
     toSeq = Number.MAX_SAFE_INTEGER,
     pageSize = 10_000,
   ): AsyncGenerator<ChainRow[]> {
+    const max = await this.db(RECORDS).max({ seq: 'seq' }).first();
+    const last = Math.min(toSeq, Number(max?.seq ?? 0));
     let after = afterSeq;
-    for (;;) {
-      const page = await this.page(after, toSeq, pageSize);
-      if (page.length) yield page;
-      if (page.length < pageSize) return;
-      after = page[page.length - 1][0];
+    while (after < last) {
+      const upTo = Math.min(after + pageSize, last);
+      const page = await this.page(after, upTo);
+      if (page.length) {
+        yield page;
+        after = upTo;
+      } else {
+        const next = await this.db(RECORDS)
+          .where('seq', '>', upTo)
+          .min({ seq: 'seq' })
+          .first();
+        if (next?.seq === null || next?.seq === undefined) return;
+        after = Number(next.seq) - 1;
+      }
     }
   }
 
-  private async page(
-    after: number,
-    toSeq: number,
-    limit: number,
-  ): Promise<ChainRow[]> {
+  private async page(after: number, toSeq: number): Promise<ChainRow[]> {
     let rows: ChainRow[];
     if (this.dialect === 'sqlite') {
       const conn = await this.db.client.acquireConnection();
       try {
-        rows = conn.prepare(this.sql).raw(true).all(after, toSeq, limit);
+        rows = conn.prepare(this.sql).raw(true).all(after, toSeq);
       } finally {
         await this.db.client.releaseConnection(conn);
       }
@@ -87,7 +100,7 @@ export class ChainReader {
       try {
         const result = await conn.query({
           text: this.sql,
-          values: [after, toSeq, limit],
+          values: [after, toSeq],
           rowMode: 'array',
         });
         rows = result.rows;
@@ -99,8 +112,7 @@ export class ChainReader {
       const full: AuditRow[] = await this.db(RECORDS)
         .where('seq', '>', after)
         .andWhere('seq', '<=', toSeq)
-        .orderBy('seq', 'asc')
-        .limit(limit);
+        .orderBy('seq', 'asc');
       return full.map(row => [
         Number(row.seq),
         row.canonical,

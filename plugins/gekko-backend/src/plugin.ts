@@ -7,7 +7,6 @@ import { eventsServiceRef } from '@backstage/plugin-events-node';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { gekkoPermissions } from '@gekko/plugin-gekko-common';
-import { Registry } from 'prom-client';
 import { gekkoDeploymentTargetsExtensionPoint } from '@gekko/plugin-gekko-node';
 import { createAuditCapability } from './audit/createAuditCapability';
 import { readGekkoConfig } from './config/readGekkoConfig';
@@ -17,12 +16,7 @@ import { DeploymentTargets } from './deployments/DeploymentTargets';
 import { createGpuCapability } from './gpu/createGpuCapability';
 import { createInferenceCapability } from './inference/createInferenceCapability';
 import { createPoolsCapability } from './pools/createPoolsCapability';
-import {
-  apiMetrics,
-  countAuditAppends,
-  countRateLimited,
-} from './monitoring/ApiMetrics';
-import { CallerRateLimits } from './service/CallerRateLimits';
+import { createMonitoring } from './monitoring/createMonitoring';
 import { createRouter } from './service/createRouter';
 import { createTradingCapability } from './trading/createTradingCapability';
 
@@ -72,12 +66,8 @@ export const gekkoPlugin = createBackendPlugin({
         });
         const { guard, changes, trail } = audit;
         const shared = { db, logger, guard, changes };
-        // One registry for `GET /metrics`, counting from the first audit record on.
-        const registry = new Registry();
-        countAuditAppends(registry, trail);
-        const limits = new CallerRateLimits(config.rateLimits, {
-          ...{ audit: trail, logger },
-          countRefusal: countRateLimited(registry),
+        const { registry, limits, measure } = createMonitoring({
+          ...{ trail, logger, rateLimits: config.rateLimits },
         });
         const pools = await createPoolsCapability({
           ...shared,
@@ -122,7 +112,7 @@ export const gekkoPlugin = createBackendPlugin({
           createRouter({
             logger,
             capabilities,
-            measure: apiMetrics(registry),
+            measure,
             limitMutations: limits.limitMutations(guard),
           }),
         );

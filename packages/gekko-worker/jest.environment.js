@@ -1,4 +1,6 @@
-// onnxruntime-node's native binding creates output typed arrays in Node's main
+// The Jest environment of the packages that run onnxruntime in the test process
+// (@gekko/worker, and the gekko backend, whose embedded workers run on its event
+// loop on small hosts). onnxruntime-node's native binding creates output typed arrays in Node's main
 // realm, and onnxruntime-common checks them with `instanceof` inside Jest's
 // sandbox realm, where they fail ("A float32 tensor's data must be type of
 // Float32Array"). Sharing the main realm's typed array classes fixes the check.

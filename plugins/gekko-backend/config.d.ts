@@ -49,15 +49,22 @@ export interface Config {
       defaultDeadlineMs?: number;
       /** How long a worker may take to load a model version. Default 1 minute. */
       loadTimeout?: HumanDuration | string;
-      /** Workers as threads of the backend process (the embedded default transport). */
+      /** Workers inside the backend process (the embedded default transport). */
       embedded?: {
-        /** Worker threads; 0 turns them off. Default 2. */
+        /** Workers; 0 turns them off. Default 2. */
         workers?: number;
         /** The pool they serve. Default `cpu-dr`. */
         pool?: string;
         /**
-         * onnxruntime intra-op threads per worker thread. Default: the cores left after one for the
-         * event loop, shared among the workers, at least 1 (1 each for 2 workers on 2 to 4 cores).
+         * Where they run: `threads`, a worker thread each; `in-process`, on the backend's event loop
+         * (no hand-off to pay, but inference holds the event loop while it runs); `auto` (the
+         * default), `in-process` on 2 cores or fewer and `threads` on more.
+         */
+        mode?: 'auto' | 'threads' | 'in-process';
+        /**
+         * onnxruntime intra-op threads per worker. Default: with threads, the cores left after one
+         * for the event loop, shared among the workers, at least 1 (1 each for 2 workers on 2 to 4
+         * cores); in-process, all cores but one, at least 1, as runs on the event loop take turns.
          */
         intraOpThreads?: number;
       };
@@ -228,7 +235,7 @@ export interface Config {
      * `burst` requests at once, refilled at the rate; `enabled: false` or a rate of 0 turns it off.
      */
     rateLimits?: {
-      /** Predict, on the portal route and the data plane. Default 10,000 per second, burst 20,000. */
+      /** Predict, on the portal route and the data plane. Default 50,000 per second, burst 100,000. */
       predict?: {
         enabled?: boolean;
         requestsPerSecond?: number;

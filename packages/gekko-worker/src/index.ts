@@ -16,6 +16,7 @@ export * from './testing/natsTestServer';
 export * from './protocol/types';
 export * from './agent/WorkerAgent';
 export * from './transport/thread/ThreadWorkerConnection';
+export * from './transport/inProcess/InProcessWorkerConnection';
 export { runThreadWorker } from './transport/thread/threadMain';
 export type { ThreadWorkerData } from './transport/thread/threadMain';
 export * from './runtime/inspectOnnx';

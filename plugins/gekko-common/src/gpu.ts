@@ -28,7 +28,7 @@ export interface WorkerModelPlacement {
 }
 
 /** How a worker reaches the control plane. @public */
-export type WorkerTransportKind = 'thread' | 'nats';
+export type WorkerTransportKind = 'thread' | 'in-process' | 'nats';
 
 /**
  * A worker as the GPU manager sees it right now.

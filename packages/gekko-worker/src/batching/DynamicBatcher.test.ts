@@ -128,6 +128,23 @@ describe('DynamicBatcher', () => {
     expect(batchSizes).toEqual([11]);
   });
 
+  it('merges requests that reach it after chains of awaits of different lengths in one turn', async () => {
+    // As requests do that were read in one poll phase, each after its own awaits (authentication,
+    // body, routing) before it is submitted.
+    const { batchSizes, runner } = recordingRunner();
+    const batcher = new DynamicBatcher(runner, {
+      maxBatchSize: 64,
+      maxQueueDelayMs: 0,
+    });
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, awaits) => {
+        for (let i = 0; i < awaits * 3; i++) await Promise.resolve();
+        return batcher.submit(request(1, 0), 1);
+      }),
+    );
+    expect(batchSizes).toEqual([8]);
+  });
+
   it('rejects a request larger than maxBatchSize with a clear error', async () => {
     const { batchSizes, runner } = recordingRunner();
     const batcher = new DynamicBatcher(runner, {

@@ -149,11 +149,13 @@ export class DynamicBatcher {
         reject,
       });
       this.queuedRows += rows;
-      // After the current tick: requests that arrive together (a coalesced message batch, a burst of
-      // callers) join one batch even with no queue delay.
+      // After this turn of the event loop (setImmediate runs right after the poll phase): requests
+      // that arrive together join one batch even with no queue delay, whether they came in one
+      // message (a thread's coalesced batch) or from every socket read in this poll phase, each after
+      // its own chain of awaits (authentication, body, routing), as they do on the event loop.
       if (!this.pumpScheduled) {
         this.pumpScheduled = true;
-        queueMicrotask(() => {
+        setImmediate(() => {
           this.pumpScheduled = false;
           this.pump();
         });

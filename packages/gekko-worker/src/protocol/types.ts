@@ -14,7 +14,8 @@ export interface WorkerIdentity {
   id: string;
   /** The GPU pool this worker serves. */
   pool: string;
-  transport: 'thread' | 'nats';
+  /** `thread` and `in-process` are the backend's embedded workers; `nats` a remote one. */
+  transport: 'thread' | 'in-process' | 'nats';
   host: string;
   pid: number;
   startedAt: string;

@@ -23,11 +23,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AuditedChanges } from '../audit/AuditedChanges';
 import { AuditTrail } from '../audit/AuditTrail';
-import { EmbeddedWorkers } from '../gpu/EmbeddedWorkers';
+import {
+  defaultEmbeddedMode,
+  EmbeddedWorkerMode,
+  EmbeddedWorkers,
+} from '../gpu/EmbeddedWorkers';
 import { GpuManager, ManagedWorker } from '../gpu/GpuManager';
 import { InferenceGateway } from '../inference/InferenceGateway';
 import { ModelArtifacts } from '../inference/ModelArtifacts';
@@ -37,6 +42,7 @@ import { ModelStore } from '../inference/ModelStore';
 import type { Caller } from '../service/AccessGuard';
 import { CallerRateLimits } from '../service/CallerRateLimits';
 import { benchLogger } from './benchLogger';
+import { profileAllocations, profileWhile } from './cpuProfile';
 import { openBenchDatabase } from './openBenchDatabase';
 import {
   formatNumber,
@@ -47,8 +53,17 @@ import {
 } from './results';
 
 const SECONDS = Number(process.env.GEKKO_BENCH_SECONDS ?? 5);
-// Embedded worker threads behind the HTTP benchmark (the portal's default is 2).
+// Embedded workers behind the HTTP benchmark (the portal's default is 2), where they run (auto, as
+// the portal's default, or threads or in-process) and their intra-op threads (unset: the default).
 const HTTP_WORKERS = Number(process.env.GEKKO_BENCH_HTTP_WORKERS ?? 2);
+const EMBEDDED_MODE = process.env.GEKKO_BENCH_EMBEDDED_MODE ?? 'auto';
+const INTRA_OP_THREADS = process.env.GEKKO_BENCH_INTRA_OP_THREADS
+  ? Number(process.env.GEKKO_BENCH_INTRA_OP_THREADS)
+  : undefined;
+const embeddedMode = (): EmbeddedWorkerMode =>
+  EMBEDDED_MODE === 'auto'
+    ? defaultEmbeddedMode()
+    : (EMBEDDED_MODE as EmbeddedWorkerMode);
 const packageDir = resolvePackagePath('@gekko/plugin-gekko-backend');
 const modelsDir = path.resolve(packageDir, '../../models');
 const nhits = {
@@ -216,6 +231,8 @@ async function gatewayStack(workers: number) {
   const embedded = new EmbeddedWorkers({
     count: workers,
     pool: 'cpu-dr',
+    mode: embeddedMode(),
+    intraOpThreads: INTRA_OP_THREADS,
     events: manager,
     logger,
     modelsDir,
@@ -233,6 +250,8 @@ async function gatewayStack(workers: number) {
   const gateway = new InferenceGateway(models, manager, undefined);
   return {
     gateway,
+    mode: embedded.mode,
+    intraOpThreads: embedded.intraOpThreads,
     async close() {
       await embedded.stop();
       await manager.close();
@@ -328,8 +347,7 @@ async function gatewayVsRaw() {
     baselineNote:
       'one InferenceSession in this process, onnxruntime default threads (all cores), sequential calls',
     gatewayRowsPerSecond: gatewayRows,
-    gatewayNote:
-      '2 embedded worker threads (1 intra-op thread each), 4 concurrent callers; rounds alternate with raw',
+    gatewayNote: `2 embedded workers (${stack.mode}, ${stack.intraOpThreads} intra-op thread(s) each), 4 concurrent callers; rounds alternate with raw`,
     ratioVsRaw: ratios,
     gatewayOneCallerRowsPerSecond: rows(one.perSecond),
     ratioOneCallerVsRaw: +(one.perSecond / median(raw)).toFixed(2),
@@ -417,7 +435,12 @@ async function httpRoute() {
         ],
         inference: {
           modelsDir,
-          embedded: { workers: HTTP_WORKERS, pool: 'cpu-dr' },
+          embedded: {
+            workers: HTTP_WORKERS,
+            pool: 'cpu-dr',
+            mode: EMBEDDED_MODE,
+            ...(INTRA_OP_THREADS ? { intraOpThreads: INTRA_OP_THREADS } : {}),
+          },
           models: [nhits],
           dataPlane: { port: 0 },
         },
@@ -531,6 +554,94 @@ async function httpRoute() {
       url: `http://127.0.0.1:${barePort}/`,
     },
   };
+  // GEKKO_BENCH_LOADS=limit16,dataPlane16: only these loads, ROUNDS rounds, printed, not judged
+  // (for trying a change). GEKKO_BENCH_PROFILE=dataPlane16,portal: instead of the rounds, profile the
+  // backend's event loop under each named load (once) and print where its time goes.
+  const picked = process.env.GEKKO_BENCH_LOADS?.split(',');
+  if (picked) {
+    const quick: Record<string, LoadgenResult[]> = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of picked) {
+        if (!loads[name]) throw new Error(`GEKKO_BENCH_LOADS: no load ${name}`);
+        const gcs: Array<{ kind: number; ms: number }> = [];
+        const observer = new PerformanceObserver(list => {
+          for (const e of list.getEntries()) {
+            gcs.push({ kind: (e as any).detail?.kind ?? 0, ms: e.duration });
+          }
+        });
+        observer.observe({ entryTypes: ['gc'] });
+        const delay = monitorEventLoopDelay({ resolution: 1 });
+        delay.enable();
+        (quick[name] ??= []).push(await loadgen({ ...common, ...loads[name] }));
+        delay.disable();
+        observer.disconnect();
+        const byKind = new Map<number, number[]>();
+        for (const g of gcs)
+          byKind.set(g.kind, [...(byKind.get(g.kind) ?? []), g.ms]);
+        process.stdout.write(
+          `  ${name} round ${round}: loop delay p99 ${(
+            delay.percentile(99) / 1e6
+          ).toFixed(2)} ms max ${(delay.max / 1e6).toFixed(1)} ms; gc ${[
+            ...byKind,
+          ]
+            .map(
+              ([k, ms]) =>
+                `kind ${k}: ${ms.length}× total ${ms
+                  .reduce((a, b) => a + b, 0)
+                  .toFixed(0)} ms max ${Math.max(...ms).toFixed(1)} ms`,
+            )
+            .join('; ')}\n`,
+        );
+      }
+    }
+    for (const [name, rounds] of Object.entries(quick)) {
+      process.stdout.write(
+        `${name}: ${shownSpread(
+          spread(
+            rounds.map(r => r.requestsPerSecond),
+            0,
+          ),
+        )} req/s, p99 ${shownSpread(
+          spread(rounds.map(r => r.p99Ms ?? Infinity)),
+          ' ms',
+        )}\n`,
+      );
+    }
+    limitServer.kill();
+    bareServer.kill();
+    await backend.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { quick, verdicts: [] };
+  }
+  const profiled = process.env.GEKKO_BENCH_PROFILE?.split(',');
+  if (profiled) {
+    const profiles: Record<string, unknown> = {};
+    for (const name of profiled) {
+      if (!loads[name]) throw new Error(`GEKKO_BENCH_PROFILE: no load ${name}`);
+      const file = path.join(
+        process.env.GEKKO_BENCH_OUT ?? os.tmpdir(),
+        `profile-${name}.cpuprofile`,
+      );
+      const heap = process.env.GEKKO_BENCH_PROFILE_HEAP === '1';
+      const { result, top } = await (heap ? profileAllocations : profileWhile)(
+        heap ? file.replace(/cpuprofile$/, 'heapprofile') : file,
+        () => loadgen({ ...common, ...loads[name] }),
+      );
+      process.stdout.write(
+        `${name}: ${formatNumber(result.requestsPerSecond)} req/s, p99 ${
+          result.p99Ms
+        } ms; event loop self time (${file}):\n${top
+          .map(f => `  ${f.selfPercent}%  ${f.frame}`)
+          .join('\n')}\n`,
+      );
+      profiles[name] = { load: result, file, top };
+    }
+    limitServer.kill();
+    bareServer.kill();
+    await backend.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { profiles, verdicts: [] };
+  }
   const runs: Record<string, LoadgenResult[]> = {};
   const loadAverages: number[][] = [];
   for (let round = 0; round < ROUNDS; round++) {

@@ -8,6 +8,7 @@ import type { NatsControlPlaneOptions } from '@gekko/worker';
 import path from 'node:path';
 import type { AuditArchiveConfig } from '../audit/AuditArchive';
 import type { AuditSigningConfig } from '../audit/signing';
+import type { EmbeddedWorkerMode } from '../gpu/EmbeddedWorkers';
 import { GekkoRateLimitsConfig, readRateLimits } from './readRateLimits';
 
 /** Where remote workers join: `gekko.nats`, as the NATS control plane takes it. */
@@ -34,7 +35,13 @@ export interface GekkoConfig {
     loadTimeoutMs?: number;
     /** `gekko.inference.models`: registered (and deployed) on start when missing. */
     models: unknown[];
-    embedded: { workers: number; pool: string; intraOpThreads?: number };
+    embedded: {
+      workers: number;
+      pool: string;
+      /** Unset for `auto`: {@link defaultEmbeddedMode} picks by the host's cores. */
+      mode?: EmbeddedWorkerMode;
+      intraOpThreads?: number;
+    };
     /** Set when the data plane is on. */
     dataPlane?: { host: string; port: number };
     /** `gekko.inference.replayTraffic`: set when holdout windows are replayed as live traffic. */
@@ -272,6 +279,7 @@ export function readGekkoConfig(root: Config): GekkoConfig {
       embedded: {
         workers: inference?.getOptionalNumber('embedded.workers') ?? 2,
         pool: inference?.getOptionalString('embedded.pool') ?? 'cpu-dr',
+        mode: readEmbeddedMode(inference),
         intraOpThreads: inference?.getOptionalNumber('embedded.intraOpThreads'),
       },
       ...(dataPlanePort !== undefined
@@ -305,4 +313,20 @@ export function readGekkoConfig(root: Config): GekkoConfig {
     audit: readAudit(config),
     rateLimits: readRateLimits(config.getOptionalConfig('rateLimits')),
   };
+}
+
+/** `gekko.inference.embedded.mode`: `auto` (the default) leaves the choice to the host's cores. */
+function readEmbeddedMode(
+  inference: Config | undefined,
+): EmbeddedWorkerMode | undefined {
+  const mode = inference?.getOptionalString('embedded.mode') ?? 'auto';
+  if (mode === 'auto') return undefined;
+  if (mode !== 'threads' && mode !== 'in-process') {
+    throw new Error(
+      `gekko.inference.embedded.mode must be auto, threads or in-process (got ${JSON.stringify(
+        mode,
+      )})`,
+    );
+  }
+  return mode;
 }

@@ -19,7 +19,7 @@ describe('readRateLimits', () => {
       overrides: [],
     });
     expect(DEFAULT_RATE_LIMITS).toEqual({
-      predict: { requests: 10_000, per: 'second', burst: 20_000 },
+      predict: { requests: 50_000, per: 'second', burst: 100_000 },
       mutations: { requests: 300, per: 'minute', burst: 100 },
     });
   });
@@ -42,7 +42,7 @@ describe('readRateLimits', () => {
         failedAuthentications: { enabled: false },
       }),
     ).toEqual({
-      predict: { requests: 500, per: 'second', burst: 20_000 },
+      predict: { requests: 500, per: 'second', burst: 100_000 },
       overrides: [],
     });
   });

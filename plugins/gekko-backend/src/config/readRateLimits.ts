@@ -19,11 +19,13 @@ export interface GekkoRateLimitsConfig {
 
 /**
  * The defaults: far above what the portal's UI, the tests or the benchmarks send from one caller
- * (one caller's data plane traffic on a 2-core machine is below 10,000/s), low enough that one
- * runaway caller cannot take the gateway or the audit trail from the others.
+ * (the data plane of a 2-core machine serves one caller about 14,000 predicts/s, and a trading
+ * engine is one caller), low enough that one runaway caller cannot take the audit trail from the
+ * others, nor the gateway of a larger host. Where one host serves many callers, set
+ * `gekko.rateLimits.predict` to a share of what its data plane serves.
  */
 export const DEFAULT_RATE_LIMITS: Record<'predict' | 'mutations', RateLimit> = {
-  predict: { requests: 10_000, per: 'second', burst: 20_000 },
+  predict: { requests: 50_000, per: 'second', burst: 100_000 },
   mutations: { requests: 300, per: 'minute', burst: 100 },
 };
 

@@ -113,7 +113,11 @@ describe('GpuManager', () => {
     const b = link('b', 'p');
     manager.heartbeat(a, beat(a, 1));
     manager.heartbeat(b, beat(b, 1));
-    const lost = manager.get('a')!.lost;
+    const worker = manager.get('a')!;
+    // One request answered before the worker is dropped, one still in flight when it is.
+    const answered = worker.whileAlive(Promise.resolve('answer'));
+    const inFlight = worker.whileAlive(new Promise(() => {}));
+    await expect(answered).resolves.toBe('answer');
 
     now += 1600;
     manager.heartbeat(b, beat(b, 2));
@@ -128,7 +132,11 @@ describe('GpuManager', () => {
     manager.sweep();
     expect(manager.get('a')).toBeUndefined();
     expect(left).toEqual([expect.stringMatching(/^a: missed 3 heartbeats/)]);
-    await expect(lost).rejects.toMatchObject({ code: 'WORKER_LOST' });
+    await expect(inFlight).rejects.toMatchObject({ code: 'WORKER_LOST' });
+    // What is sent to the dropped worker afterwards fails at once, as lost, not as its own error.
+    await expect(
+      worker.whileAlive(Promise.reject(new Error('its own'))),
+    ).rejects.toMatchObject({ code: 'WORKER_LOST' });
     expect(manager.statuses().map(w => w.id)).toEqual(['b']);
 
     // It comes back with its next heartbeat, as a new registration.

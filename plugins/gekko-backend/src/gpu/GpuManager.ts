@@ -30,10 +30,54 @@ export interface ManagedWorker {
   changedAt: Map<string, number>;
   /** The execution provider of each loaded model version, as the worker reported it. */
   providers: Map<string, ExecutionProvider>;
-  /** Rejects with `WORKER_LOST` when the worker is dropped, so requests in flight on it fail over at once. */
-  readonly lost: Promise<never>;
+  /**
+   * Settles as `work` does, or rejects with `WORKER_LOST` the moment the worker is dropped, so a
+   * request in flight on it fails over at once.
+   */
+  whileAlive<T>(work: Promise<T>): Promise<T>;
   /** @internal */
   markLost: (reason: string) => void;
+}
+
+/**
+ * {@link ManagedWorker.whileAlive} and `markLost`: what is in flight on a worker, failed all at
+ * once when it is dropped. Not a race against one long-lived `lost` promise: every race would leave
+ * a reaction on it, holding its request's answer, until the worker is gone (a leak of every answer
+ * a worker ever gave, and old-generation garbage by the thousand per second on the hot path).
+ */
+function lossTracker(id: string) {
+  const inFlight = new Set<(failure: WorkerFailure) => void>();
+  let lost: WorkerFailure | undefined;
+  return {
+    whileAlive<T>(work: Promise<T>): Promise<T> {
+      if (lost) {
+        work.catch(() => {});
+        return Promise.reject(lost);
+      }
+      return new Promise<T>((resolve, reject) => {
+        inFlight.add(reject);
+        work.then(
+          value => {
+            inFlight.delete(reject);
+            resolve(value);
+          },
+          error => {
+            inFlight.delete(reject);
+            reject(error);
+          },
+        );
+      });
+    },
+    markLost(reason: string) {
+      if (lost) return;
+      lost = new WorkerFailure(
+        'WORKER_LOST',
+        `Worker ${id} was dropped: ${reason}`,
+      );
+      for (const reject of inFlight) reject(lost);
+      inFlight.clear();
+    },
+  };
 }
 
 /** What the manager tells the rest of the backend. */
@@ -114,20 +158,8 @@ export class GpuManager implements WorkerLinkEvents {
     const isNew = !worker || worker.connection !== connection;
     if (!worker || worker.connection !== connection) {
       if (worker) this.drop(worker, 'replaced by a new connection');
-      let markLost: (reason: string) => void = () => {};
-      const lost = new Promise<never>((_resolve, reject) => {
-        markLost = reason =>
-          reject(
-            new WorkerFailure(
-              'WORKER_LOST',
-              `Worker ${id} was dropped: ${reason}`,
-            ),
-          );
-      });
-      lost.catch(() => {});
       worker = {
-        lost,
-        markLost,
+        ...lossTracker(id),
         id,
         pool: message.worker.pool,
         connection,
@@ -227,8 +259,9 @@ export class GpuManager implements WorkerLinkEvents {
   /**
    * Picks the worker for one request: among the workers that have the model version loaded, in the
    * first of `pools` that has any, the one with the least outstanding work (requests in flight from
-   * here plus its batch queue), then the most free accelerator memory. Ready workers come before
-   * suspect ones; `exclude` holds workers already tried for this request.
+   * here plus its batch queue), then the most free accelerator memory; in-process workers are packed
+   * onto the first ready one instead. Ready workers come before suspect ones; `exclude` holds
+   * workers already tried for this request.
    */
   pick(
     name: string,
@@ -246,9 +279,12 @@ export class GpuManager implements WorkerLinkEvents {
       let bestFree = -Infinity;
       for (const worker of candidates) {
         if (exclude?.has(worker.id)) continue;
+        // Workers on this backend's event loop (in-process) run one at a time whichever is picked:
+        // spreading a burst over them only splits it into more, smaller batches. They are packed
+        // instead: the first ready one takes every request, the others stand by for failover.
+        const packed = worker.connection.identity.transport === 'in-process';
         const load =
-          worker.outstanding +
-          worker.heartbeat.queueDepth +
+          (packed ? 0 : worker.outstanding + worker.heartbeat.queueDepth) +
           (worker.state === 'suspect' ? 1e6 : 0);
         const free =
           (worker.heartbeat.memoryTotalBytes ?? 0) -

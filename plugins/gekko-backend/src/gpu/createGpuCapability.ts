@@ -55,6 +55,7 @@ export function createGpuCapability(options: {
   const embedded = new EmbeddedWorkers({
     count: config.inference.embedded.workers,
     pool: config.inference.embedded.pool,
+    mode: config.inference.embedded.mode,
     intraOpThreads: config.inference.embedded.intraOpThreads,
     heartbeatIntervalMs,
     modelsDir: config.inference.modelsDir,

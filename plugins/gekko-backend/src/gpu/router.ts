@@ -71,7 +71,7 @@ export function createGpuRouter(options: {
         'Crashing workers is a chaos-testing tool and is off; set gekko.gpu.chaos.enabled to turn it on',
       );
     }
-    if (!worker || worker.connection.identity.transport !== 'thread') {
+    if (!worker || !embedded.has(worker.id)) {
       throw new NotFoundError(
         `No embedded worker ${req.params.id} is running (GET /gpu/workers lists them)`,
       );

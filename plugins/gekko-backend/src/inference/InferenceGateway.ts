@@ -234,7 +234,7 @@ export class InferenceGateway {
   ): Promise<InferReply> {
     worker.outstanding += 1;
     try {
-      return await Promise.race([
+      return await worker.whileAlive(
         worker.connection.infer(
           {
             name: model.name,
@@ -245,8 +245,7 @@ export class InferenceGateway {
           },
           timeoutMs,
         ),
-        worker.lost,
-      ]);
+      );
     } finally {
       worker.outstanding -= 1;
     }

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { Knex } from 'knex';
 import request from 'supertest';
+import { defaultEmbeddedMode } from '../gpu/EmbeddedWorkers';
 import { gekkoPlugin } from '../plugin';
 import { until } from '../__testUtils__/until';
 import { findTestBinary } from '../__testUtils__/binaries';
@@ -59,6 +60,8 @@ async function startBackend(
   knex: Knex,
   options: {
     workers?: number;
+    /** Where the embedded workers run; unset: as the host's cores decide (auto). */
+    mode?: 'threads' | 'in-process';
     /** Heartbeat interval; a worker silent for 3 of them is dropped. Default 200 ms. */
     heartbeatIntervalMs?: number;
     deny?: boolean;
@@ -80,7 +83,11 @@ async function startBackend(
             },
             inference: {
               modelsDir: options.modelsDir ?? repoModels,
-              embedded: { workers: options.workers ?? 2, pool: 'cpu-dr' },
+              embedded: {
+                workers: options.workers ?? 2,
+                pool: 'cpu-dr',
+                ...(options.mode ? { mode: options.mode } : {}),
+              },
               ...(options.dataPlane ? { dataPlane: { port: 0 } } : {}),
               models: [nhits],
             },
@@ -130,7 +137,7 @@ describeEachDatabase(databases)('inference on %s', databaseId => {
     knex = await databases.init(databaseId);
   });
 
-  it('serves the shipped model from embedded worker threads, in JSON and in binary', async () => {
+  it('serves the shipped model from embedded workers, in JSON and in binary', async () => {
     const server = await startBackend(knex);
     await modelReady(server, 2);
 
@@ -141,7 +148,8 @@ describeEachDatabase(databases)('inference on %s', databaseId => {
     expect(workers.body.items).toHaveLength(2);
     expect(workers.body.items[0]).toMatchObject({
       pool: 'cpu-dr',
-      transport: 'thread',
+      // Worker threads, or on the event loop where the host has 2 cores or fewer.
+      transport: defaultEmbeddedMode() === 'threads' ? 'thread' : 'in-process',
       acceleratorKind: 'cpu',
       state: 'ready',
       models: [{ name: 'nhits-price', version: '1', provider: 'cpu' }],
@@ -674,42 +682,46 @@ describeEachDatabase(databases)('inference on %s', databaseId => {
     ).toEqual([{ actor: 'user:default/eve', action: 'inference.invoke' }]);
   });
 
-  it('loses no request when a worker thread dies under load', async () => {
-    // A 1 s heartbeat: under this load on 2 cores, a live thread can miss 600 ms of heartbeats and
-    // be dropped, which is not what this test is about (the crash is seen at once, by the exit).
-    const server = await startBackend(knex, {
-      workers: 3,
-      heartbeatIntervalMs: 1000,
-    });
-    await modelReady(server, 3);
-    let stop = false;
-    const results: number[] = [];
-    const workersSeen = new Set<string>();
-    const client = async (k: number) => {
-      while (!stop) {
-        const res = await predict(server, { inputs: windows(4, k) });
-        results.push(res.status);
-        if (res.status === 200) workersSeen.add(res.body.worker);
-      }
-    };
-    const clients = Array.from({ length: 16 }, (_, k) => client(k));
-    await until(async () => results.length > 200, 'load to build up');
-    const victim = [...workersSeen][0];
-    const crash = await request(server)
-      .post(`/api/gekko/gpu/workers/${encodeURIComponent(victim)}/crash`)
-      .set('Authorization', user);
-    expect(crash.status).toBe(202);
-    const atCrash = results.length;
-    await until(
-      async () => results.length > atCrash + 500,
-      'load after the crash',
-    );
-    stop = true;
-    await Promise.all(clients);
-    expect(results.filter(s => s !== 200)).toEqual([]);
-    // The supervisor starts the dead thread again, and it rejoins.
-    await modelReady(server, 3);
-  });
+  it.each(['threads', 'in-process'] as const)(
+    'loses no request when an embedded worker dies under load (%s)',
+    async mode => {
+      // A 1 s heartbeat: under this load on 2 cores, a live thread can miss 600 ms of heartbeats and
+      // be dropped, which is not what this test is about (the crash is seen at once, by the exit).
+      const server = await startBackend(knex, {
+        workers: 3,
+        heartbeatIntervalMs: 1000,
+        mode,
+      });
+      await modelReady(server, 3);
+      let stop = false;
+      const results: number[] = [];
+      const workersSeen = new Set<string>();
+      const client = async (k: number) => {
+        while (!stop) {
+          const res = await predict(server, { inputs: windows(4, k) });
+          results.push(res.status);
+          if (res.status === 200) workersSeen.add(res.body.worker);
+        }
+      };
+      const clients = Array.from({ length: 16 }, (_, k) => client(k));
+      await until(async () => results.length > 200, 'load to build up');
+      const victim = [...workersSeen][0];
+      const crash = await request(server)
+        .post(`/api/gekko/gpu/workers/${encodeURIComponent(victim)}/crash`)
+        .set('Authorization', user);
+      expect(crash.status).toBe(202);
+      const atCrash = results.length;
+      await until(
+        async () => results.length > atCrash + 500,
+        'load after the crash',
+      );
+      stop = true;
+      await Promise.all(clients);
+      expect(results.filter(s => s !== 200)).toEqual([]);
+      // The supervisor starts the dead worker again, and it rejoins.
+      await modelReady(server, 3);
+    },
+  );
 });
 
 describeEachDatabase(databases)('GPU telemetry on %s', databaseId => {

@@ -108,6 +108,7 @@ export function formatProvider(
 
 const transportLabels: Record<WorkerTransportKind, string> = {
   thread: 'Embedded (worker thread)',
+  'in-process': 'Embedded (backend event loop)',
   nats: 'NATS',
 };
 

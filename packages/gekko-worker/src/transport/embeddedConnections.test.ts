@@ -6,10 +6,11 @@ import {
   HeartbeatMessage,
   WorkerFailure,
   WorkerLinkEvents,
-} from '../../protocol/types';
-import { ThreadWorkerConnection } from './ThreadWorkerConnection';
+} from '../protocol/types';
+import { InProcessWorkerConnection } from './inProcess/InProcessWorkerConnection';
+import { ThreadWorkerConnection } from './thread/ThreadWorkerConnection';
 
-const modelsDir = path.resolve(__dirname, '../../../../../models');
+const modelsDir = path.resolve(__dirname, '../../../../models');
 const artifact = 'nhits-price/1/model.onnx';
 const bytes = fs.readFileSync(path.join(modelsDir, artifact));
 const ref = {
@@ -48,10 +49,14 @@ function windowRows(rows: number): Float32Array {
   return input;
 }
 
-describe('ThreadWorkerConnection', () => {
-  it('runs the shipped model in a worker thread with the same outputs as onnxruntime in process', async () => {
+// The backend's two embedded transports: the same agent behind a worker thread, or on the event loop.
+describe.each([
+  ['ThreadWorkerConnection', ThreadWorkerConnection, 'thread'],
+  ['InProcessWorkerConnection', InProcessWorkerConnection, 'in-process'],
+] as const)('%s', (_name, Connection, transport) => {
+  it('runs the shipped model with the same outputs as onnxruntime called directly', async () => {
     const { heartbeats, gone, events } = recorder();
-    const worker = ThreadWorkerConnection.start({
+    const worker = Connection.start({
       pool: 'cpu-dr',
       events,
       heartbeatIntervalMs: 100,
@@ -61,7 +66,7 @@ describe('ThreadWorkerConnection', () => {
       expect(heartbeats[0].worker).toMatchObject({
         id: worker.identity.id,
         pool: 'cpu-dr',
-        transport: 'thread',
+        transport,
       });
       expect(heartbeats[1].seq).toBe(heartbeats[0].seq + 1);
       expect(heartbeats[0].heartbeat.acceleratorKind).toBe('cpu');
@@ -108,9 +113,9 @@ describe('ThreadWorkerConnection', () => {
     expect(gone).toHaveLength(1);
   });
 
-  it('names the problem with bad input, and fails requests in flight when the thread dies', async () => {
+  it('names the problem with bad input, and fails requests in flight when the worker dies', async () => {
     const { heartbeats, gone, events } = recorder();
-    const worker = ThreadWorkerConnection.start({ pool: 'cpu-dr', events });
+    const worker = Connection.start({ pool: 'cpu-dr', events });
     await until(() => heartbeats.length >= 1, 'a heartbeat');
 
     await expect(
@@ -141,7 +146,7 @@ describe('ThreadWorkerConnection', () => {
     ).rejects.toMatchObject({ code: 'ARTIFACT_UNAVAILABLE' });
 
     // A second version that holds requests in its batch queue for a while, so some are surely in
-    // flight when the thread dies.
+    // flight when the worker dies.
     await worker.command(
       {
         op: 'load',
@@ -153,6 +158,19 @@ describe('ThreadWorkerConnection', () => {
       },
       20_000,
     );
+    // A request held longer than its timeout fails as timed out, and the worker lives on.
+    await expect(
+      worker.infer(
+        {
+          name: 'nhits-price',
+          version: 'slow',
+          rows: 1,
+          input: windowRows(1),
+        },
+        200,
+      ),
+    ).rejects.toMatchObject({ code: 'TIMEOUT' });
+    expect(worker.closed).toBe(false);
     const inFlight = [
       ...Array.from({ length: 20 }, () =>
         worker.infer(

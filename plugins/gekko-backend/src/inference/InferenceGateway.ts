@@ -77,7 +77,8 @@ export class InferenceGateway {
     const candidates = this.versionsFor(request);
     this.validate(request, candidates[0]);
 
-    const tried = new Set<string>();
+    // The workers that failed this request; made on the first failure, as most requests have none.
+    let tried: Set<string> | undefined;
     let attempts = 0;
     let lastFailure: WorkerFailure | undefined;
     for (const model of candidates) {
@@ -102,7 +103,7 @@ export class InferenceGateway {
           tried,
         );
         if (!worker) break;
-        tried.add(worker.id);
+        (tried ??= new Set()).add(worker.id);
         attempts += 1;
         // A slow worker must leave time for another: an attempt gets at most half of what is left,
         // unless that is very little.

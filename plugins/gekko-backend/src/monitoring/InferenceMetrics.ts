@@ -5,6 +5,12 @@ import type { StoredModelVersion } from '../inference/ModelStore';
 
 const MIB = 1024 * 1024;
 
+interface SuccessLabels {
+  short: { model: string; version: string; pool: string };
+  labels: { model: string; version: string; pool: string; worker: string };
+  success: { model: string; version: string; pool: string; outcome: string };
+}
+
 /** Latency buckets in seconds: 100 µs to 10 s. */
 const SECONDS_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -209,6 +215,38 @@ export class InferenceMetrics {
     );
   }
 
+  /** The label sets of a model version on a worker, made once (every request used to build them). */
+  private readonly labelSets = new WeakMap<
+    StoredModelVersion,
+    WeakMap<ManagedWorker, SuccessLabels>
+  >();
+
+  private successLabels(
+    model: StoredModelVersion,
+    worker: ManagedWorker,
+  ): SuccessLabels {
+    let byWorker = this.labelSets.get(model);
+    if (!byWorker) {
+      byWorker = new WeakMap();
+      this.labelSets.set(model, byWorker);
+    }
+    let sets = byWorker.get(worker);
+    if (!sets) {
+      const short = {
+        model: model.name,
+        version: model.version,
+        pool: worker.pool,
+      };
+      sets = {
+        short,
+        labels: { ...short, worker: worker.id },
+        success: { ...short, outcome: 'success' },
+      };
+      byWorker.set(worker, sets);
+    }
+    return sets;
+  }
+
   /** Records a successful request. */
   success(
     model: StoredModelVersion,
@@ -217,18 +255,8 @@ export class InferenceMetrics {
     reply: InferReply,
     latencyMs: number,
   ): void {
-    const labels = {
-      model: model.name,
-      version: model.version,
-      pool: worker.pool,
-      worker: worker.id,
-    };
-    const short = {
-      model: model.name,
-      version: model.version,
-      pool: worker.pool,
-    };
-    this.requests.inc({ ...short, outcome: 'success' });
+    const { short, labels, success } = this.successLabels(model, worker);
+    this.requests.inc(success);
     this.rows.inc(labels, rows);
     this.queueSeconds.observe(short, reply.queueMs / 1000);
     this.computeSeconds.observe(short, reply.computeMs / 1000);

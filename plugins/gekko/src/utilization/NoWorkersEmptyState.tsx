@@ -22,7 +22,7 @@ export function NoWorkersEmptyState(props: { pool: string }) {
             showCopyCodeButton
           />
           <Text as="p">
-            Or, for the embedded portal, have the backend's own worker threads
+            Or, for the embedded portal, have the backend's own embedded workers
             serve this pool, in <code>app-config.yaml</code>:
           </Text>
           <CodeSnippet

@@ -1,5 +1,3 @@
-import crypto from 'node:crypto';
-import os from 'node:os';
 import { toFailure, WorkerAgent } from '../../agent/WorkerAgent';
 import {
   InferReply,
@@ -11,6 +9,7 @@ import {
   WorkerLinkEvents,
 } from '../../protocol/types';
 import { ModelHost } from '../../runtime/ModelHost';
+import { embeddedIdentity } from '../embeddedIdentity';
 
 /** Options of {@link InProcessWorkerConnection.start}. */
 export interface InProcessWorkerOptions {
@@ -82,18 +81,7 @@ export class InProcessWorkerConnection implements WorkerConnection {
 
   /** Starts a worker on this event loop; it registers itself with its first heartbeat. */
   static start(options: InProcessWorkerOptions): InProcessWorkerConnection {
-    const identity: WorkerIdentity = {
-      id:
-        options.id ??
-        `${os.hostname()}:${process.pid}:p${crypto
-          .randomBytes(3)
-          .toString('hex')}`,
-      pool: options.pool,
-      transport: 'in-process',
-      host: os.hostname(),
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
-    };
+    const identity = embeddedIdentity('in-process', options.pool, options.id);
     const agent = new WorkerAgent({
       identity,
       host: new ModelHost({ intraOpThreads: options.intraOpThreads }),

@@ -1,5 +1,3 @@
-import os from 'node:os';
-import crypto from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import {
   InferReply,
@@ -11,6 +9,7 @@ import {
   WorkerIdentity,
   WorkerLinkEvents,
 } from '../../protocol/types';
+import { embeddedIdentity } from '../embeddedIdentity';
 import type { ThreadBatch, ThreadInbound, ThreadOutbound } from './messages';
 import type { ThreadWorkerData } from './threadMain';
 
@@ -108,18 +107,7 @@ export class ThreadWorkerConnection implements WorkerConnection {
 
   /** Starts a worker thread; it registers itself with its first heartbeat. */
   static start(options: ThreadWorkerOptions): ThreadWorkerConnection {
-    const identity: WorkerIdentity = {
-      id:
-        options.id ??
-        `${os.hostname()}:${process.pid}:t${crypto
-          .randomBytes(3)
-          .toString('hex')}`,
-      pool: options.pool,
-      transport: 'thread',
-      host: os.hostname(),
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
-    };
+    const identity = embeddedIdentity('thread', options.pool, options.id);
     const workerData: ThreadWorkerData = {
       identity,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,

@@ -1,5 +1,5 @@
 // The Jest environment of the packages that run onnxruntime in the test process
-// (@gekko/worker, and the gekko backend, whose embedded workers run on its event
+// (@gekko/worker, the gekko backend and the scaffolder module, whose embedded workers run on the event
 // loop on small hosts). onnxruntime-node's native binding creates output typed arrays in Node's main
 // realm, and onnxruntime-common checks them with `instanceof` inside Jest's
 // sandbox realm, where they fail ("A float32 tensor's data must be type of

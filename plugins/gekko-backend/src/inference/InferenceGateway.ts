@@ -103,7 +103,6 @@ export class InferenceGateway {
           tried,
         );
         if (!worker) break;
-        (tried ??= new Set()).add(worker.id);
         attempts += 1;
         // A slow worker must leave time for another: an attempt gets at most half of what is left,
         // unless that is very little.
@@ -146,6 +145,7 @@ export class InferenceGateway {
               ? new HttpError(413, 'PayloadTooLargeError', failure.message)
               : new InputError(failure.message);
           }
+          (tried ??= new Set()).add(worker.id);
           this.metrics?.retry(model, worker, failure.code);
           this.traffic?.record(
             model.name,

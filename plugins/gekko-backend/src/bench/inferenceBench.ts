@@ -322,7 +322,7 @@ async function gatewayVsRaw() {
   const gatewayRows = spread(gateway.map(rows), 0);
   const ratios = spread(gateway.map((g, i) => g / raw[i]));
   const judged = verdict({
-    figure: 'gateway (worker threads), batch 64',
+    figure: 'gateway (embedded workers), batch 64',
     value: gatewayRows.median,
     unit: 'rows/s',
     baseline: {

@@ -17,6 +17,7 @@ export * from './protocol/types';
 export * from './agent/WorkerAgent';
 export * from './transport/thread/ThreadWorkerConnection';
 export * from './transport/inProcess/InProcessWorkerConnection';
+export type { EmbeddedConnectionOptions } from './transport/embedded';
 export { runThreadWorker } from './transport/thread/threadMain';
 export type { ThreadWorkerData } from './transport/thread/threadMain';
 export * from './runtime/inspectOnnx';

@@ -6,24 +6,12 @@ import {
   WorkerConnection,
   WorkerFailure,
   WorkerIdentity,
-  WorkerLinkEvents,
 } from '../../protocol/types';
 import { ModelHost } from '../../runtime/ModelHost';
-import { embeddedIdentity } from '../embeddedIdentity';
+import { EmbeddedConnectionOptions, embeddedIdentity } from '../embedded';
 
 /** Options of {@link InProcessWorkerConnection.start}. */
-export interface InProcessWorkerOptions {
-  pool: string;
-  events: WorkerLinkEvents;
-  /** Defaults to a new unique id. */
-  id?: string;
-  heartbeatIntervalMs?: number;
-  /** onnxruntime intra-op threads per inference; defaults to onnxruntime's own (all cores). */
-  intraOpThreads?: number;
-  modelsDir?: string;
-  /** Called once when the worker has stopped or crashed: 0 after close, 70 after a crash. */
-  onExit?: (code: number) => void;
-}
+export type InProcessWorkerOptions = EmbeddedConnectionOptions;
 
 interface Pending {
   /** `performance.now()` after which the request times out. */

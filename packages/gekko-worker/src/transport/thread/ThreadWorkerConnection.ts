@@ -7,25 +7,13 @@ import {
   WorkerErrorCode,
   WorkerFailure,
   WorkerIdentity,
-  WorkerLinkEvents,
 } from '../../protocol/types';
-import { embeddedIdentity } from '../embeddedIdentity';
+import { EmbeddedConnectionOptions, embeddedIdentity } from '../embedded';
 import type { ThreadBatch, ThreadInbound, ThreadOutbound } from './messages';
 import type { ThreadWorkerData } from './threadMain';
 
 /** Options of {@link ThreadWorkerConnection.start}. */
-export interface ThreadWorkerOptions {
-  pool: string;
-  events: WorkerLinkEvents;
-  /** Defaults to a new unique id. */
-  id?: string;
-  heartbeatIntervalMs?: number;
-  /** onnxruntime intra-op threads per inference inside this thread; defaults to 1. */
-  intraOpThreads?: number;
-  modelsDir?: string;
-  /** Called once when the thread has ended, for whatever reason. */
-  onExit?: (code: number) => void;
-}
+export type ThreadWorkerOptions = EmbeddedConnectionOptions;
 
 /** Where the thread entry point lives (`thread.cjs` at the package root). */
 export function threadEntryPath(): string {

@@ -111,6 +111,19 @@ describe('readGekkoConfig', () => {
     expect(() => read({ inference: { embedded: { workers: 'two' } } })).toThrow(
       /gekko.inference.embedded.workers/,
     );
+    expect(() => read({ inference: { embedded: { mode: 'fibers' } } })).toThrow(
+      'gekko.inference.embedded.mode must be auto, threads or in-process (got "fibers")',
+    );
+  });
+
+  it('leaves the embedded mode to the host unless threads or in-process is asked for', () => {
+    const mode = (value?: string) =>
+      read({ inference: { embedded: value ? { mode: value } : {} } }).inference
+        .embedded.mode;
+    expect(mode()).toBeUndefined();
+    expect(mode('auto')).toBeUndefined();
+    expect(mode('threads')).toBe('threads');
+    expect(mode('in-process')).toBe('in-process');
   });
 
   it('signs audit checkpoints only with a private key, and archives only signed chains', () => {

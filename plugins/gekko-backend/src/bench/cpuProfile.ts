@@ -34,18 +34,21 @@ export async function profileWhile<T>(
   await session.post('Profiler.setSamplingInterval', { interval: 100 });
   await session.post('Profiler.start');
   let result: T;
+  let nodes: ProfileNode[];
   try {
     result = await work();
   } finally {
     const { profile } = await session.post('Profiler.stop');
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, JSON.stringify(profile));
+    nodes = profile.nodes as ProfileNode[];
+    writeProfile(file, profile);
     session.disconnect();
   }
-  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as {
-    nodes: ProfileNode[];
-  };
-  return { result, top: topFrames(profile.nodes, top) };
+  return { result, top: topFrames(nodes, top) };
+}
+
+function writeProfile(file: string, profile: object) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(profile));
 }
 
 /** Self time per frame (function, file and line), most first. */
@@ -103,8 +106,7 @@ export async function profileAllocations<T>(
   } finally {
     const { profile } = await session.post('HeapProfiler.stopSampling');
     head = profile.head as unknown as HeapNode;
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, JSON.stringify(profile));
+    writeProfile(file, profile);
     session.disconnect();
   }
   const nodes: ProfileNode[] = [];

@@ -554,93 +554,28 @@ async function httpRoute() {
       url: `http://127.0.0.1:${barePort}/`,
     },
   };
-  // GEKKO_BENCH_LOADS=limit16,dataPlane16: only these loads, ROUNDS rounds, printed, not judged
-  // (for trying a change). GEKKO_BENCH_PROFILE=dataPlane16,portal: instead of the rounds, profile the
-  // backend's event loop under each named load (once) and print where its time goes.
+  const stopBaselines = () => {
+    limitServer.kill();
+    bareServer.kill();
+  };
+  const stopBackend = async () => {
+    await backend.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  // Dev modes, instead of the judged rounds (for trying a change or finding where time goes).
   const picked = process.env.GEKKO_BENCH_LOADS?.split(',');
-  if (picked) {
-    const quick: Record<string, LoadgenResult[]> = {};
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const name of picked) {
-        if (!loads[name]) throw new Error(`GEKKO_BENCH_LOADS: no load ${name}`);
-        const gcs: Array<{ kind: number; ms: number }> = [];
-        const observer = new PerformanceObserver(list => {
-          for (const e of list.getEntries()) {
-            gcs.push({ kind: (e as any).detail?.kind ?? 0, ms: e.duration });
-          }
-        });
-        observer.observe({ entryTypes: ['gc'] });
-        const delay = monitorEventLoopDelay({ resolution: 1 });
-        delay.enable();
-        (quick[name] ??= []).push(await loadgen({ ...common, ...loads[name] }));
-        delay.disable();
-        observer.disconnect();
-        const byKind = new Map<number, number[]>();
-        for (const g of gcs)
-          byKind.set(g.kind, [...(byKind.get(g.kind) ?? []), g.ms]);
-        process.stdout.write(
-          `  ${name} round ${round}: loop delay p99 ${(
-            delay.percentile(99) / 1e6
-          ).toFixed(2)} ms max ${(delay.max / 1e6).toFixed(1)} ms; gc ${[
-            ...byKind,
-          ]
-            .map(
-              ([k, ms]) =>
-                `kind ${k}: ${ms.length}× total ${ms
-                  .reduce((a, b) => a + b, 0)
-                  .toFixed(0)} ms max ${Math.max(...ms).toFixed(1)} ms`,
-            )
-            .join('; ')}\n`,
-        );
-      }
-    }
-    for (const [name, rounds] of Object.entries(quick)) {
-      process.stdout.write(
-        `${name}: ${shownSpread(
-          spread(
-            rounds.map(r => r.requestsPerSecond),
-            0,
-          ),
-        )} req/s, p99 ${shownSpread(
-          spread(rounds.map(r => r.p99Ms ?? Infinity)),
-          ' ms',
-        )}\n`,
-      );
-    }
-    limitServer.kill();
-    bareServer.kill();
-    await backend.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-    return { quick, verdicts: [] };
-  }
   const profiled = process.env.GEKKO_BENCH_PROFILE?.split(',');
-  if (profiled) {
-    const profiles: Record<string, unknown> = {};
-    for (const name of profiled) {
-      if (!loads[name]) throw new Error(`GEKKO_BENCH_PROFILE: no load ${name}`);
-      const file = path.join(
-        process.env.GEKKO_BENCH_OUT ?? os.tmpdir(),
-        `profile-${name}.cpuprofile`,
-      );
-      const heap = process.env.GEKKO_BENCH_PROFILE_HEAP === '1';
-      const { result, top } = await (heap ? profileAllocations : profileWhile)(
-        heap ? file.replace(/cpuprofile$/, 'heapprofile') : file,
-        () => loadgen({ ...common, ...loads[name] }),
-      );
-      process.stdout.write(
-        `${name}: ${formatNumber(result.requestsPerSecond)} req/s, p99 ${
-          result.p99Ms
-        } ms; event loop self time (${file}):\n${top
-          .map(f => `  ${f.selfPercent}%  ${f.frame}`)
-          .join('\n')}\n`,
-      );
-      profiles[name] = { load: result, file, top };
-    }
-    limitServer.kill();
-    bareServer.kill();
-    await backend.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-    return { profiles, verdicts: [] };
+  if (picked || profiled) {
+    const loaded = (name: string) => {
+      if (!loads[name]) throw new Error(`no load ${name} in this benchmark`);
+      return { ...common, ...loads[name] };
+    };
+    const section = picked
+      ? { quick: await quickLoads(picked.map(n => [n, loaded(n)])) }
+      : { profiles: await profileLoads(profiled!.map(n => [n, loaded(n)])) };
+    stopBaselines();
+    await stopBackend();
+    return { ...section, verdicts: [] };
   }
   const runs: Record<string, LoadgenResult[]> = {};
   const loadAverages: number[][] = [];
@@ -650,8 +585,7 @@ async function httpRoute() {
       (runs[name] ??= []).push(await loadgen({ ...common, ...load }));
     }
   }
-  limitServer.kill();
-  bareServer.kill();
+  stopBaselines();
 
   // The rate limiter's cost: the same load from `bench` (limited) and `bench-unlimited` (exempt),
   // in alternating rounds.
@@ -676,8 +610,7 @@ async function httpRoute() {
     limited.push(await limiterRun(token));
     if (round % 2 === 1) unlimited.push(await limiterRun(unlimitedToken));
   }
-  await backend.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await stopBackend();
 
   const failed = (r: LoadgenResult) =>
     Object.values(r.failures).reduce((a, b) => a + b, 0);
@@ -819,6 +752,84 @@ async function httpRoute() {
     rateLimiter: limiter.section,
     verdicts: [portalRoute, dataPlane(8), dataPlane(16), limiter.verdict],
   };
+}
+
+/**
+ * `GEKKO_BENCH_LOADS=limit8,dataPlane8`: only these loads, ROUNDS rounds each, printed and not
+ * judged, each round with the backend's event-loop delay and its GC pauses by kind.
+ */
+async function quickLoads(named: Array<[string, Record<string, unknown>]>) {
+  const quick: Record<string, LoadgenResult[]> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, load] of named) {
+      const gcs = new Map<number, number[]>();
+      const observer = new PerformanceObserver(list => {
+        for (const e of list.getEntries()) {
+          const kind = (e as { detail?: { kind?: number } }).detail?.kind ?? 0;
+          gcs.set(kind, [...(gcs.get(kind) ?? []), e.duration]);
+        }
+      });
+      observer.observe({ entryTypes: ['gc'] });
+      const delay = monitorEventLoopDelay({ resolution: 1 });
+      delay.enable();
+      (quick[name] ??= []).push(await loadgen(load));
+      delay.disable();
+      observer.disconnect();
+      const pauses = [...gcs].map(
+        ([kind, ms]) =>
+          `kind ${kind}: ${ms.length}× total ${ms
+            .reduce((a, b) => a + b, 0)
+            .toFixed(0)} ms max ${Math.max(...ms).toFixed(1)} ms`,
+      );
+      process.stdout.write(
+        `  ${name} round ${round}: loop delay p99 ${(
+          delay.percentile(99) / 1e6
+        ).toFixed(2)} ms max ${(delay.max / 1e6).toFixed(
+          1,
+        )} ms; gc ${pauses.join('; ')}\n`,
+      );
+    }
+  }
+  for (const [name, rounds] of Object.entries(quick)) {
+    const rps = spread(
+      rounds.map(r => r.requestsPerSecond),
+      0,
+    );
+    const p99 = spread(rounds.map(r => r.p99Ms ?? Infinity));
+    process.stdout.write(
+      `${name}: ${shownSpread(rps)} req/s, p99 ${shownSpread(p99, ' ms')}\n`,
+    );
+  }
+  return quick;
+}
+
+/**
+ * `GEKKO_BENCH_PROFILE=dataPlane16`: the backend's event loop profiled under each load once, the
+ * profile written to GEKKO_BENCH_OUT and its top frames printed; `GEKKO_BENCH_PROFILE_HEAP=1`
+ * samples allocations instead of CPU time.
+ */
+async function profileLoads(named: Array<[string, Record<string, unknown>]>) {
+  const heap = process.env.GEKKO_BENCH_PROFILE_HEAP === '1';
+  const profiles: Record<string, unknown> = {};
+  for (const [name, load] of named) {
+    const file = path.join(
+      process.env.GEKKO_BENCH_OUT ?? os.tmpdir(),
+      `profile-${name}.${heap ? 'heapprofile' : 'cpuprofile'}`,
+    );
+    const { result, top } = await (heap ? profileAllocations : profileWhile)(
+      file,
+      () => loadgen(load),
+    );
+    process.stdout.write(
+      `${name}: ${formatNumber(result.requestsPerSecond)} req/s, p99 ${
+        result.p99Ms
+      } ms; event loop ${heap ? 'allocations' : 'self time'} (${file}):\n${top
+        .map(f => `  ${f.selfPercent}%  ${f.frame}`)
+        .join('\n')}\n`,
+    );
+    profiles[name] = { load: result, file, top };
+  }
+  return profiles;
 }
 
 /** Starts `node <args>` and resolves once it prints its first line (`ready`). */

@@ -23,8 +23,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
+import v8 from 'node:v8';
 import * as ort from 'onnxruntime-node';
 import { AuditedChanges } from '../audit/AuditedChanges';
 import { AuditTrail } from '../audit/AuditTrail';
@@ -571,7 +572,18 @@ async function httpRoute() {
       return { ...common, ...loads[name] };
     };
     const section = picked
-      ? { quick: await quickLoads(picked.map(n => [n, loaded(n)])) }
+      ? {
+          quick: await quickLoads(
+            picked.map(n => [n, loaded(n)]),
+            // Whose CPU a load costs: the baselines' own processes, or this one (the backend).
+            name =>
+              name.startsWith('limit')
+                ? limitServer.pid
+                : name === 'bare'
+                ? bareServer.pid
+                : process.pid,
+          ),
+        }
       : { profiles: await profileLoads(profiled!.map(n => [n, loaded(n)])) };
     stopBaselines();
     await stopBackend();
@@ -754,39 +766,109 @@ async function httpRoute() {
   };
 }
 
+/** CPU seconds process `pid` has used so far, all its threads, user and system (Linux). */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const fields = fs
+      .readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .split(') ')[1]
+      .split(' ');
+    // utime and stime, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * This process's scavenges while `work` runs: how many, their mean pause, and what each promoted to
+ * the old generation on average (old space after minus before). Promotion is the tell of objects
+ * that outlive a scavenge interval on the hot path: it makes scavenges slower and feeds
+ * mark-compacts, and so the tail.
+ */
+async function scavengesDuring<T>(work: () => Promise<T>) {
+  const profiler = new v8.GCProfiler();
+  profiler.start();
+  const result = await work();
+  // Node's GCProfiler names the fields in camelCase, unlike its own typings (v8.HeapSpaceInfo).
+  type Spaces = Array<{ spaceName: string; spaceUsedSize: number }>;
+  const { statistics } = profiler.stop() as unknown as {
+    statistics: Array<{
+      gcType: string;
+      /** µs */
+      cost: number;
+      beforeGC: { heapSpaceStatistics: Spaces };
+      afterGC: { heapSpaceStatistics: Spaces };
+    }>;
+  };
+  const oldSpace = (spaces: Spaces) =>
+    spaces.find(space => space.spaceName === 'old_space')?.spaceUsedSize ?? 0;
+  const scavenges = statistics.filter(s => s.gcType === 'Scavenge');
+  const mean = (values: number[]) =>
+    values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+  return {
+    result,
+    scavenges: scavenges.length,
+    meanPauseMs: mean(scavenges.map(s => s.cost / 1000)),
+    promotedKbPerScavenge: mean(
+      scavenges.map(
+        s =>
+          (oldSpace(s.afterGC.heapSpaceStatistics) -
+            oldSpace(s.beforeGC.heapSpaceStatistics)) /
+          1024,
+      ),
+    ),
+    markCompacts: statistics.filter(s => s.gcType === 'MarkSweepCompact')
+      .length,
+  };
+}
+
 /**
  * `GEKKO_BENCH_LOADS=limit8,dataPlane8`: only these loads, ROUNDS rounds each, printed and not
- * judged, each round with the backend's event-loop delay and its GC pauses by kind.
+ * judged. Each round prints the server's CPU per request (the baselines' processes, or this one),
+ * which noise on a shared machine moves less than req/s, the backend's event-loop delay, and its
+ * scavenges: pause and promotion (see {@link scavengesDuring}).
  */
-async function quickLoads(named: Array<[string, Record<string, unknown>]>) {
+async function quickLoads(
+  named: Array<[string, Record<string, unknown>]>,
+  serverPid: (name: string) => number | undefined,
+) {
   const quick: Record<string, LoadgenResult[]> = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, load] of named) {
-      const gcs = new Map<number, number[]>();
-      const observer = new PerformanceObserver(list => {
-        for (const e of list.getEntries()) {
-          const kind = (e as { detail?: { kind?: number } }).detail?.kind ?? 0;
-          gcs.set(kind, [...(gcs.get(kind) ?? []), e.duration]);
-        }
-      });
-      observer.observe({ entryTypes: ['gc'] });
       const delay = monitorEventLoopDelay({ resolution: 1 });
       delay.enable();
-      (quick[name] ??= []).push(await loadgen(load));
+      const pid = serverPid(name);
+      const cpuBefore = cpuSeconds(pid);
+      const gc = await scavengesDuring(() => loadgen(load));
+      const cpuAfter = cpuSeconds(pid);
       delay.disable();
-      observer.disconnect();
-      const pauses = [...gcs].map(
-        ([kind, ms]) =>
-          `kind ${kind}: ${ms.length}× total ${ms
-            .reduce((a, b) => a + b, 0)
-            .toFixed(0)} ms max ${Math.max(...ms).toFixed(1)} ms`,
-      );
+      const { result } = gc;
+      (quick[name] ??= []).push(result);
+      // The load generator's warm-up is served too, but not counted in `requests`.
+      const served =
+        result.requests *
+        (1 + Number(load.warmupMs ?? 0) / Number(load.durationMs));
+      const cpu =
+        cpuBefore !== undefined && cpuAfter !== undefined
+          ? `, server CPU ${(((cpuAfter - cpuBefore) * 1e6) / served).toFixed(
+              0,
+            )} µs/request`
+          : '';
+      const backend =
+        pid === process.pid
+          ? `; scavenges ${gc.scavenges} of ${gc.meanPauseMs.toFixed(
+              2,
+            )} ms, promoting ${gc.promotedKbPerScavenge.toFixed(
+              0,
+            )} KB each; mark-compacts ${gc.markCompacts}`
+          : '';
       process.stdout.write(
-        `  ${name} round ${round}: loop delay p99 ${(
+        `  ${name} round ${round}: ${formatNumber(
+          result.requestsPerSecond,
+        )} req/s, p99 ${result.p99Ms} ms${cpu}; loop delay p99 ${(
           delay.percentile(99) / 1e6
-        ).toFixed(2)} ms max ${(delay.max / 1e6).toFixed(
-          1,
-        )} ms; gc ${pauses.join('; ')}\n`,
+        ).toFixed(2)} ms max ${(delay.max / 1e6).toFixed(1)} ms${backend}\n`,
       );
     }
   }

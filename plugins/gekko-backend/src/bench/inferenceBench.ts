@@ -576,12 +576,10 @@ async function httpRoute() {
           quick: await quickLoads(
             picked.map(n => [n, loaded(n)]),
             // Whose CPU a load costs: the baselines' own processes, or this one (the backend).
-            name =>
-              name.startsWith('limit')
-                ? limitServer.pid
-                : name === 'bare'
-                ? bareServer.pid
-                : process.pid,
+            name => {
+              if (name.startsWith('limit')) return limitServer.pid;
+              return name === 'bare' ? bareServer.pid : process.pid;
+            },
           ),
         }
       : { profiles: await profileLoads(profiled!.map(n => [n, loaded(n)])) };

@@ -216,3 +216,55 @@ describe.each([
     ).rejects.toMatchObject({ code: 'WORKER_LOST' });
   });
 });
+
+describe('InProcessWorkerConnection.inferDirect', () => {
+  it('answers as infer does; a crash fails what is queued, and later calls with WORKER_LOST', async () => {
+    const { heartbeats, gone, events } = recorder();
+    const worker = InProcessWorkerConnection.start({
+      pool: 'cpu-dr',
+      events,
+      heartbeatIntervalMs: 100,
+    });
+    await until(() => heartbeats.length >= 1, 'a heartbeat');
+    await worker.command(
+      {
+        op: 'load',
+        model: { ...ref, batching: { ...ref.batching, maxBatchSize: 1 } },
+      },
+      20_000,
+    );
+    const request = {
+      name: 'nhits-price',
+      version: '1',
+      rows: 1,
+      input: windowRows(1),
+    };
+    const direct = await worker.inferDirect(request);
+    const wrapped = await worker.infer(request, 10_000);
+    expect(Object.keys(direct.outputs)).toEqual(Object.keys(wrapped.outputs));
+    for (const [name, tensor] of Object.entries(direct.outputs)) {
+      expect(tensor.dims).toEqual(wrapped.outputs[name].dims);
+      expect(Array.from(tensor.data)).toEqual(
+        Array.from(wrapped.outputs[name].data),
+      );
+    }
+
+    // One batch of one row at a time: the first runs, the rest wait in the batcher when it crashes.
+    const inFlight = Array.from({ length: 8 }, () =>
+      worker.inferDirect(request).then(
+        () => 'answered',
+        (error: WorkerFailure) => error.code,
+      ),
+    );
+    await worker.crash();
+    const outcomes = await Promise.all(inFlight);
+    expect(outcomes).toContain('MODEL_NOT_LOADED');
+    expect(
+      outcomes.every(o => o === 'answered' || o === 'MODEL_NOT_LOADED'),
+    ).toBe(true);
+    expect(gone).toEqual(['crashed (chaos test)']);
+    await expect(worker.inferDirect(request)).rejects.toMatchObject({
+      code: 'WORKER_LOST',
+    });
+  });
+});

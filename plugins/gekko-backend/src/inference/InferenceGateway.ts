@@ -7,6 +7,8 @@ import type { PredictResponse } from '@gekko/plugin-gekko-common';
 import {
   CALLER_ERROR_CODES,
   InferReply,
+  InferRequest,
+  InProcessWorkerConnection,
   WorkerFailure,
   WireTensor,
 } from '@gekko/worker';
@@ -108,6 +110,7 @@ export class InferenceGateway {
         // unless that is very little.
         const attemptMs = Math.min(remaining, Math.max(250, remaining / 2));
         const attemptStarted = performance.now();
+        worker.outstanding += 1;
         try {
           const reply = await this.send(
             worker,
@@ -154,6 +157,8 @@ export class InferenceGateway {
             false,
           );
           lastFailure = failure;
+        } finally {
+          worker.outstanding -= 1;
         }
       }
     }
@@ -226,29 +231,30 @@ export class InferenceGateway {
     }
   }
 
-  private async send(
+  /**
+   * One attempt on `worker`. A worker on this event loop (in-process) is called directly: its
+   * answer is the agent's own promise, with no timeout or loss tracking of the transport in between
+   * (see {@link InProcessWorkerConnection.inferDirect}); it cannot go silent while this loop runs,
+   * and a crash fails its queued requests, which then fail over like any other failure. Not `async`:
+   * each promise layer here is one more the request's objects live through.
+   */
+  private send(
     worker: ManagedWorker,
     model: StoredModelVersion,
     request: GatewayRequest,
     deadline: number,
     timeoutMs: number,
   ): Promise<InferReply> {
-    worker.outstanding += 1;
-    try {
-      return await worker.whileAlive(
-        worker.connection.infer(
-          {
-            name: model.name,
-            version: model.version,
-            rows: request.rows,
-            input: request.input,
-            deadline,
-          },
-          timeoutMs,
-        ),
-      );
-    } finally {
-      worker.outstanding -= 1;
-    }
+    const infer: InferRequest = {
+      name: model.name,
+      version: model.version,
+      rows: request.rows,
+      input: request.input,
+      deadline,
+    };
+    const { connection } = worker;
+    return connection instanceof InProcessWorkerConnection
+      ? connection.inferDirect(infer)
+      : worker.whileAlive(connection.infer(infer, timeoutMs));
   }
 }

@@ -127,6 +127,11 @@ export interface WorkerConnection {
   readonly identity: WorkerIdentity;
   command(command: WorkerCommand, timeoutMs: number): Promise<unknown>;
   infer(request: InferRequest, timeoutMs: number): Promise<InferReply>;
+  /**
+   * Only a worker on the caller's own event loop has it: the agent's answer with no timeout and no
+   * loss tracking per request, for a caller that fails over by itself (the inference gateway).
+   */
+  inferDirect?(request: InferRequest): Promise<InferReply>;
   /** Ends the link (and, for a thread, the thread). */
   close(): Promise<void>;
 }

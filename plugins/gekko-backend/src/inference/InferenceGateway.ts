@@ -8,7 +8,6 @@ import {
   CALLER_ERROR_CODES,
   InferReply,
   InferRequest,
-  InProcessWorkerConnection,
   WorkerFailure,
   WireTensor,
 } from '@gekko/worker';
@@ -234,7 +233,7 @@ export class InferenceGateway {
   /**
    * One attempt on `worker`. A worker on this event loop (in-process) is called directly: its
    * answer is the agent's own promise, with no timeout or loss tracking of the transport in between
-   * (see {@link InProcessWorkerConnection.inferDirect}); it cannot go silent while this loop runs,
+   * (`WorkerConnection.inferDirect`, which only an in-process worker has); it cannot go silent while this loop runs,
    * and a crash fails its queued requests, which then fail over like any other failure. Not `async`:
    * each promise layer here is one more the request's objects live through.
    */
@@ -253,7 +252,7 @@ export class InferenceGateway {
       deadline,
     };
     const { connection } = worker;
-    return connection instanceof InProcessWorkerConnection
+    return connection.inferDirect
       ? connection.inferDirect(infer)
       : worker.whileAlive(connection.infer(infer, timeoutMs));
   }

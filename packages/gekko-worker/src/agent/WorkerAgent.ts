@@ -85,45 +85,54 @@ export class WorkerAgent {
     }
   }
 
-  /** Runs one request through the model's dynamic batcher; rejects with a {@link WorkerFailure}. */
-  async infer(request: InferRequest): Promise<InferReply> {
+  /**
+   * Runs one request through the model's dynamic batcher; rejects with a {@link WorkerFailure}. Not
+   * `async`: the answer is one `.then` on the batcher's promise, as this is every request's path.
+   */
+  infer(request: InferRequest): Promise<InferReply> {
     if (this.shuttingDown) {
-      throw new WorkerFailure('SHUTTING_DOWN', 'The worker is shutting down');
+      return Promise.reject(
+        new WorkerFailure('SHUTTING_DOWN', 'The worker is shutting down'),
+      );
     }
     if (request.deadline !== undefined && Date.now() > request.deadline) {
-      throw new WorkerFailure(
-        'DEADLINE_EXCEEDED',
-        'The request arrived after its deadline',
+      return Promise.reject(
+        new WorkerFailure(
+          'DEADLINE_EXCEEDED',
+          'The request arrived after its deadline',
+        ),
       );
     }
-    const info = this.options.host.get(request.name, request.version);
+    const { host } = this.options;
+    const info = host.get(request.name, request.version);
     if (!info) {
-      throw new WorkerFailure(
-        'MODEL_NOT_LOADED',
-        `Model ${request.name}@${request.version} is not loaded on worker ${this.identity.id}`,
+      return Promise.reject(
+        new WorkerFailure(
+          'MODEL_NOT_LOADED',
+          `Model ${request.name}@${request.version} is not loaded on worker ${this.identity.id}`,
+        ),
       );
     }
-    try {
-      const timed = await this.options.host.inferTimed(
-        request.name,
-        request.version,
-        request.input,
-        request.rows,
+    return host
+      .inferTimed(request.name, request.version, request.input, request.rows)
+      .then(
+        timed => {
+          const outputs: InferReply['outputs'] = {};
+          for (const [name, tensor] of Object.entries(timed.outputs)) {
+            outputs[name] = { dims: tensor.dims, data: tensor.data };
+          }
+          return {
+            outputs,
+            provider: info.provider,
+            queueMs: timed.queueMs,
+            computeMs: timed.computeMs,
+            batchRows: timed.batchRows,
+          };
+        },
+        error => {
+          throw toFailure(error);
+        },
       );
-      const outputs: InferReply['outputs'] = {};
-      for (const [name, tensor] of Object.entries(timed.outputs)) {
-        outputs[name] = { dims: tensor.dims, data: tensor.data };
-      }
-      return {
-        outputs,
-        provider: info.provider,
-        queueMs: timed.queueMs,
-        computeMs: timed.computeMs,
-        batchRows: timed.batchRows,
-      };
-    } catch (error) {
-      throw toFailure(error);
-    }
   }
 
   /** The next heartbeat message. */

@@ -379,13 +379,16 @@ export class ModelHost {
   }
 
   /** Like {@link ModelHost.infer}, with the request's queue and compute time. */
-  async inferTimed(
+  inferTimed(
     name: string,
     version: string,
     input: Float32Array,
     rows: number,
   ): Promise<TimedOutputs> {
-    return this.entry(name, version).batcher.submitTimed(input, rows);
+    // Not `async`: the batcher's own promise, with no layer around it (this is every request's path).
+    const entry = this.models.get(key(name, version));
+    if (!entry) return Promise.reject(new ModelNotLoadedError(name, version));
+    return entry.batcher.submitTimed(input, rows);
   }
 
   /** Queue depth, throughput and latency percentiles over all models, for the heartbeat. */

@@ -46,29 +46,46 @@ export interface InferenceDataPlaneOptions {
   limits?: CallerRateLimits;
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      reject(tooLarge());
-      req.resume();
+/**
+ * Reads the body into one buffer and calls `done` with it, or with a 413 past `limit`: with
+ * callbacks, not a promise, as this is on every predict's path.
+ */
+function readBody(
+  req: http.IncomingMessage,
+  limit: number,
+  done: (error: unknown, body?: Buffer) => void,
+): void {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    done(tooLarge());
+    req.resume();
+    return;
+  }
+  let first: Buffer | undefined;
+  let chunks: Buffer[] | undefined;
+  let size = 0;
+  let settled = false;
+  req.on('data', (chunk: Buffer) => {
+    if (settled) return;
+    size += chunk.length;
+    if (size > limit) {
+      settled = true;
+      done(tooLarge());
+      req.destroy();
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(tooLarge());
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () =>
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)),
-    );
-    req.on('error', reject);
+    if (!first) first = chunk;
+    else (chunks ??= [first]).push(chunk);
+  });
+  req.on('end', () => {
+    if (settled) return;
+    settled = true;
+    done(undefined, chunks ? Buffer.concat(chunks) : first ?? Buffer.alloc(0));
+  });
+  req.on('error', error => {
+    if (settled) return;
+    settled = true;
+    done(error);
   });
 }
 
@@ -103,17 +120,18 @@ export class InferenceDataPlane {
    * Backstage token costs more than a batch-1 inference, and a trading service sends the same token
    * thousands of times a second. Failed verifications are never cached.
    */
-  private readonly verified = new Map<
-    string,
-    { credentials: BackstageCredentials; until: number }
-  >();
+  private readonly verified = new Map<string, Verified>();
 
   constructor(private readonly options: InferenceDataPlaneOptions) {}
 
   /** Starts listening; resolves with the address clients should use. */
   async start(): Promise<string> {
     const server = http.createServer((req, res) => {
-      this.handle(req, res).catch(() => res.destroy());
+      try {
+        this.handle(req, res);
+      } catch {
+        res.destroy();
+      }
     });
     server.keepAliveTimeout = 65_000;
     this.server = server;
@@ -138,19 +156,23 @@ export class InferenceDataPlane {
     await new Promise<void>(resolve => server.close(() => resolve()));
   }
 
+  /**
+   * The credentials of `token`, verified by the auth service unless this server verified it less
+   * than 5 s ago, with whether they may predict at all (a user or a service).
+   */
   private async authenticate(
     token: string,
     address: string,
-  ): Promise<BackstageCredentials> {
+  ): Promise<Verified> {
     const now = Date.now();
     const hit = this.verified.get(token);
-    if (hit && hit.until > now) return hit.credentials;
+    if (hit && hit.until > now) return hit;
     // An address that keeps sending bad tokens gets a 429 before the next costly verification.
-    const { limits } = this.options;
+    const { auth, limits } = this.options;
     limits?.checkAddress(address, 'data-plane');
     let credentials: BackstageCredentials;
     try {
-      credentials = await this.options.auth.authenticate(token);
+      credentials = await auth.authenticate(token);
     } catch (error) {
       limits?.authenticationFailed(address);
       throw error;
@@ -159,11 +181,16 @@ export class InferenceDataPlane {
       credentials as { expiresAt?: Date }
     ).expiresAt?.getTime();
     if (this.verified.size >= 1000) this.verified.clear();
-    this.verified.set(token, {
+    const verified: Verified = {
       credentials,
+      actor: actorOf(credentials),
+      mayPredict:
+        auth.isPrincipal(credentials, 'user') ||
+        auth.isPrincipal(credentials, 'service'),
       until: Math.min(now + 5000, expiresAt ?? Infinity),
-    });
-    return credentials;
+    };
+    this.verified.set(token, verified);
+    return verified;
   }
 
   /**
@@ -185,7 +212,15 @@ export class InferenceDataPlane {
     return name;
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse) {
+  /**
+   * One request, through the checks in the order the portal route makes them: route, method, token,
+   * rate limit, permission, model name, content type, body, gateway. A caller whose token, rate-limit
+   * token and permission are all at hand (a verified token less than 5 s old, a cached ALLOW) goes
+   * through without a promise until the gateway's; any other goes through {@link admitSlowly}, which
+   * verifies, refuses and audits exactly as before. No `async` here: each promise layer on this path
+   * is one more that every request's objects live through.
+   */
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const given = req.headers['x-request-id'];
     const requestId =
       typeof given === 'string' && REQUEST_ID.test(given)
@@ -194,6 +229,8 @@ export class InferenceDataPlane {
     res.setHeader('x-request-id', requestId);
     const url = req.url ?? '/';
     const path = url.split('?')[0];
+    const failed = (error: unknown) =>
+      this.fail(req, res, url, requestId, error);
     try {
       const match = PREDICT_PATH.exec(path);
       if (!match) {
@@ -216,94 +253,173 @@ export class InferenceDataPlane {
           'Send a Backstage token as Authorization: Bearer <token> (a user token, or a static token from backend.auth.externalAccess)',
         );
       }
-      const address = req.socket.remoteAddress;
-      const credentials = await this.authenticate(token, address ?? 'unknown');
+      const { guard, limits } = this.options;
+      const hit = this.verified.get(token);
       if (
-        !this.options.auth.isPrincipal(credentials, 'user') &&
-        !this.options.auth.isPrincipal(credentials, 'service')
+        hit &&
+        hit.mayPredict &&
+        hit.until > Date.now() &&
+        guard.allowedNow(hit.actor, gekkoInferenceInvokePermission) &&
+        (!limits || limits.tryAdmit('predict', hit.actor))
       ) {
-        throw new AuthenticationError('Only users and services may predict');
-      }
-      const caller: Caller = {
-        credentials,
-        actor: actorOf(credentials),
-        requestId,
-        ...(address ? { address } : {}),
-      };
-      await this.options.limits?.admit('predict', caller, {
-        method: req.method,
-        path,
-        server: 'data-plane',
-      });
-      await this.options.guard.authorizeCaller(
-        caller,
-        gekkoInferenceInvokePermission,
-        {
-          action: 'inference.invoke',
-          target: null,
-          what: 'run models through the inference gateway',
-          cacheable: true,
-        },
-        { method: req.method, path },
-      );
-      const name = this.modelName(match[1]);
-      const type = (req.headers['content-type'] ?? '').split(';')[0].trim();
-      const binary = type === 'application/octet-stream';
-      if (!binary && type !== 'application/json') {
-        throw unsupportedPredictType(type);
-      }
-      const raw = await readBody(req, PREDICT_BODY_LIMIT_BYTES);
-      let body: unknown = raw;
-      if (!binary) {
-        try {
-          body = JSON.parse(raw.toString('utf8'));
-        } catch (error) {
-          throw new InputError(
-            `Malformed JSON body: ${
-              (error as Error).message
-            }. Send one JSON object`,
-          );
-        }
-      }
-      const input = readPredictBody({
-        binary,
-        header: h => {
-          const v = req.headers[h.toLowerCase()];
-          return Array.isArray(v) ? v[0] : v;
-        },
-        body,
-      });
-      const result = await this.options.gateway.predict({
-        model: name,
-        ...input,
-      });
-      if ((req.headers.accept ?? '').includes('application/octet-stream')) {
-        const out = toBinaryResponse(result);
-        res.writeHead(200, out.headers);
-        res.end(out.body);
+        this.receive(req, res, match[1], failed);
         return;
       }
-      const json = JSON.stringify(toResponse(result));
-      res.writeHead(200, {
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(json),
-      });
-      res.end(json);
+      this.admitSlowly(req, token, requestId, path)
+        .then(() => this.receive(req, res, match[1], failed))
+        .catch(failed);
     } catch (error) {
-      const { statusCode, body, headers } = errorResponse(
-        error,
-        { method: req.method ?? 'GET', url, id: requestId },
-        this.options.logger,
-      );
-      const json = JSON.stringify(body);
-      if (!req.complete) res.setHeader('connection', 'close');
-      res.writeHead(statusCode, {
-        ...headers,
-        'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(json),
-      });
-      res.end(json);
-      if (!req.complete) req.resume();
+      failed(error);
     }
   }
+
+  /**
+   * Authentication, rate limit and permission the long way, for a request the hot path did not admit
+   * (it took no rate-limit token then): the token verified unless cached, the caller's rate-limit
+   * token taken or a 429 (audited once a minute), the permission framework asked unless an ALLOW is
+   * cached (a denial is a 403 with an audit record).
+   */
+  private async admitSlowly(
+    req: http.IncomingMessage,
+    token: string,
+    requestId: string,
+    path: string,
+  ): Promise<void> {
+    const address = req.socket.remoteAddress;
+    const verified = await this.authenticate(token, address ?? 'unknown');
+    if (!verified.mayPredict) {
+      throw new AuthenticationError('Only users and services may predict');
+    }
+    const caller: Caller = {
+      credentials: verified.credentials,
+      actor: verified.actor,
+      requestId,
+      ...(address ? { address } : {}),
+    };
+    await this.options.limits?.admit('predict', caller, {
+      method: req.method!,
+      path,
+      server: 'data-plane',
+    });
+    await this.options.guard.authorizeCaller(
+      caller,
+      gekkoInferenceInvokePermission,
+      {
+        action: 'inference.invoke',
+        target: null,
+        what: 'run models through the inference gateway',
+        cacheable: true,
+      },
+      { method: req.method!, path },
+    );
+  }
+
+  /** The admitted request: its model name, content type and body, then the gateway. */
+  private receive(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    segment: string,
+    failed: (error: unknown) => void,
+  ): void {
+    const name = this.modelName(segment);
+    const type = (req.headers['content-type'] ?? '').split(';')[0].trim();
+    const binary = type === 'application/octet-stream';
+    if (!binary && type !== 'application/json') {
+      throw unsupportedPredictType(type);
+    }
+    readBody(req, PREDICT_BODY_LIMIT_BYTES, (error, raw) => {
+      if (error) {
+        failed(error);
+        return;
+      }
+      try {
+        this.predict(req, res, name, binary, raw!).then(undefined, failed);
+      } catch (thrown) {
+        failed(thrown);
+      }
+    });
+  }
+
+  private predict(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    name: string,
+    binary: boolean,
+    raw: Buffer,
+  ): Promise<void> {
+    let body: unknown = raw;
+    if (!binary) {
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch (error) {
+        throw new InputError(
+          `Malformed JSON body: ${
+            (error as Error).message
+          }. Send one JSON object`,
+        );
+      }
+    }
+    const input = readPredictBody({
+      binary,
+      header: h => {
+        const v = req.headers[h.toLowerCase()];
+        return Array.isArray(v) ? v[0] : v;
+      },
+      body,
+    });
+    return this.options.gateway
+      .predict({ model: name, ...input })
+      .then(result => {
+        if ((req.headers.accept ?? '').includes('application/octet-stream')) {
+          const out = toBinaryResponse(result);
+          res.writeHead(200, out.headers);
+          res.end(out.body);
+          return;
+        }
+        const json = JSON.stringify(toResponse(result));
+        res.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(json),
+        });
+        res.end(json);
+      });
+  }
+
+  /** Answers `error` as the portal would: its status, a JSON body naming the problem, no stack. */
+  private fail(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: string,
+    requestId: string,
+    error: unknown,
+  ): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const { statusCode, body, headers } = errorResponse(
+      error,
+      { method: req.method ?? 'GET', url, id: requestId },
+      this.options.logger,
+    );
+    const json = JSON.stringify(body);
+    if (!req.complete) res.setHeader('connection', 'close');
+    res.writeHead(statusCode, {
+      ...headers,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(json),
+    });
+    res.end(json);
+    if (!req.complete) req.resume();
+  }
+}
+
+/** A token this server verified, with what the hot path needs of it. */
+interface Verified {
+  credentials: BackstageCredentials;
+  actor: string;
+  /** Whether the principal may predict at all (a user or a service). */
+  mayPredict: boolean;
+  /** Until when (epoch ms) it is reused without asking the auth service again. */
+  until: number;
 }

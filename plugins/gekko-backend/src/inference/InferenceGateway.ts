@@ -43,6 +43,20 @@ export interface GatewayResult {
   latencyMs: number;
 }
 
+/** Where one request stands in its attempts. */
+interface AttemptState {
+  request: GatewayRequest;
+  /** The versions to try, in order, and the one being tried. */
+  candidates: StoredModelVersion[];
+  index: number;
+  started: number;
+  deadline: number;
+  attempts: number;
+  /** The workers that failed this request; made on its first failure. */
+  tried?: Set<string>;
+  lastFailure?: WorkerFailure;
+}
+
 /** Options of an {@link InferenceGateway}. */
 export interface InferenceGatewayOptions {
   /** Deadline of a request that sets none; defaults to 10 s. */
@@ -71,54 +85,75 @@ export class InferenceGateway {
 
   private readonly traffic: VersionTraffic | undefined;
 
-  async predict(request: GatewayRequest): Promise<GatewayResult> {
-    const started = performance.now();
-    const deadline =
-      Date.now() + (request.deadlineMs ?? this.defaultDeadlineMs);
-    const candidates = this.versionsFor(request);
-    this.validate(request, candidates[0]);
+  /**
+   * Serves `request` on a worker of its model version, failing over to another worker (then to the
+   * next version in traffic order) when one fails, within the caller's deadline. Not `async`: each
+   * attempt is one `.then` on the worker's answer, so a request answered first time lives through
+   * one promise layer here.
+   */
+  predict(request: GatewayRequest): Promise<GatewayResult> {
+    let candidates: StoredModelVersion[];
+    try {
+      candidates = this.versionsFor(request);
+      this.validate(request, candidates[0]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.attempt({
+      request,
+      candidates,
+      index: 0,
+      started: performance.now(),
+      deadline: Date.now() + (request.deadlineMs ?? this.defaultDeadlineMs),
+      attempts: 0,
+    });
+  }
 
-    // The workers that failed this request; made on the first failure, as most requests have none.
-    let tried: Set<string> | undefined;
-    let attempts = 0;
-    let lastFailure: WorkerFailure | undefined;
-    for (const model of candidates) {
-      for (;;) {
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) {
-          this.metrics?.failure(model, 'deadline');
-          throw new HttpError(
+  /** The next attempt of a request: on the next worker of its current version, or of the next. */
+  private attempt(state: AttemptState): Promise<GatewayResult> {
+    const { request, candidates } = state;
+    for (; state.index < candidates.length; state.index++) {
+      const model = candidates[state.index];
+      const remaining = state.deadline - Date.now();
+      if (remaining <= 0) {
+        this.metrics?.failure(model, 'deadline');
+        return Promise.reject(
+          new HttpError(
             504,
             'GatewayTimeoutError',
             `No answer for ${model.name}@${model.version} within the ${
               request.deadlineMs ?? this.defaultDeadlineMs
-            } ms deadline after ${attempts} attempt(s)${
-              lastFailure ? `; last failure: ${lastFailure.message}` : ''
+            } ms deadline after ${state.attempts} attempt(s)${
+              state.lastFailure
+                ? `; last failure: ${state.lastFailure.message}`
+                : ''
             }`,
-          );
-        }
-        const worker = this.manager.pick(
-          model.name,
-          model.version,
-          model.pools,
-          tried,
+          ),
         );
-        if (!worker) break;
-        attempts += 1;
-        // A slow worker must leave time for another: an attempt gets at most half of what is left,
-        // unless that is very little.
-        const attemptMs = Math.min(remaining, Math.max(250, remaining / 2));
-        const attemptStarted = performance.now();
-        worker.outstanding += 1;
-        try {
-          const reply = await this.send(
-            worker,
-            model,
-            request,
-            deadline,
-            attemptMs,
-          );
-          const latencyMs = performance.now() - started;
+      }
+      const worker = this.manager.pick(
+        model.name,
+        model.version,
+        model.pools,
+        state.tried,
+      );
+      if (!worker) continue;
+      state.attempts += 1;
+      // A slow worker must leave time for another: an attempt gets at most half of what is left,
+      // unless that is very little.
+      const attemptMs = Math.min(remaining, Math.max(250, remaining / 2));
+      const attemptStarted = performance.now();
+      worker.outstanding += 1;
+      let sent: Promise<InferReply>;
+      try {
+        sent = this.send(worker, model, request, state.deadline, attemptMs);
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
+      return sent.then(
+        reply => {
+          worker.outstanding -= 1;
+          const latencyMs = performance.now() - state.started;
           this.metrics?.success(model, worker, request.rows, reply, latencyMs);
           this.traffic?.record(
             model.name,
@@ -132,11 +167,13 @@ export class InferenceGateway {
             worker: worker.id,
             pool: worker.pool,
             provider: reply.provider,
-            attempts,
+            attempts: state.attempts,
             outputs: reply.outputs,
             latencyMs,
           };
-        } catch (error) {
+        },
+        error => {
+          worker.outstanding -= 1;
           const failure =
             error instanceof WorkerFailure
               ? error
@@ -147,7 +184,8 @@ export class InferenceGateway {
               ? new HttpError(413, 'PayloadTooLargeError', failure.message)
               : new InputError(failure.message);
           }
-          (tried ??= new Set()).add(worker.id);
+          // The workers that failed this request; made on the first failure, as most have none.
+          (state.tried ??= new Set()).add(worker.id);
           this.metrics?.retry(model, worker, failure.code);
           this.traffic?.record(
             model.name,
@@ -155,26 +193,27 @@ export class InferenceGateway {
             performance.now() - attemptStarted,
             false,
           );
-          lastFailure = failure;
-        } finally {
-          worker.outstanding -= 1;
-        }
-      }
+          state.lastFailure = failure;
+          return this.attempt(state);
+        },
+      );
     }
     const pools = [...new Set(candidates.flatMap(c => c.pools))];
     this.metrics?.failure(candidates[0], 'unavailable');
-    throw new ServiceUnavailableError(
-      lastFailure
-        ? `Every worker that serves ${request.model} failed this request (${attempts} attempt(s)); last failure: ${lastFailure.message}`
-        : `No ready worker in pool(s) ${pools.join(', ')} has ${
-            request.model
-          }@${candidates
-            .map(c => c.version)
-            .join(
-              '/',
-            )} loaded. Start a worker for the pool (gekko-worker --pool ${
-            pools[0]
-          }) or check GET /gpu/workers`,
+    return Promise.reject(
+      new ServiceUnavailableError(
+        state.lastFailure
+          ? `Every worker that serves ${request.model} failed this request (${state.attempts} attempt(s)); last failure: ${state.lastFailure.message}`
+          : `No ready worker in pool(s) ${pools.join(', ')} has ${
+              request.model
+            }@${candidates
+              .map(c => c.version)
+              .join(
+                '/',
+              )} loaded. Start a worker for the pool (gekko-worker --pool ${
+              pools[0]
+            }) or check GET /gpu/workers`,
+      ),
     );
   }
 

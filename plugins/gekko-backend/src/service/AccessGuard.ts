@@ -142,6 +142,17 @@ export class AccessGuard {
     return this.check(caller, permission, attempt, request);
   }
 
+  /**
+   * Whether an ALLOW of `permission` for `actor`, checked `cacheable`, is still cached: the hot path's
+   * check, with no promise. When it is not, {@link AccessGuard.authorizeCaller} asks the permission
+   * framework (and audits a denial).
+   */
+  allowedNow(actor: string, permission: BasicPermission): boolean {
+    if ((this.options.decisionCacheMs ?? 5000) <= 0) return false;
+    const until = this.allowed.get(`${actor}|${permission.name}|`);
+    return until !== undefined && until > Date.now();
+  }
+
   private async check(
     caller: Caller,
     permission: Permission,

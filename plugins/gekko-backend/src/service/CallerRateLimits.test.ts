@@ -189,6 +189,35 @@ describe.each(databases.eachSupportedId())('rate limits on %s', databaseId => {
     );
   });
 
+  it('takes a token for every data plane request on its hot path too, once the token and the ALLOW are cached', async () => {
+    const backend = await startBackend(knex, lowLimits);
+    const clock = holdClock();
+
+    // The first request verifies the token and caches the ALLOW; the next ones take the hot path.
+    expect((await predictOnDataPlane(backend)).status).toBe(404);
+    expect((await predictOnDataPlane(backend)).status).toBe(404);
+    const refused = await predictOnDataPlane(backend);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect((await refused.json()).error.message).toMatch(
+      /^Too many predict requests from user:default\/ava/,
+    );
+    // The portal route shares the bucket.
+    expect((await predict(backend, 'ava')).status).toBe(429);
+
+    clock.now += 1000;
+    expect((await predictOnDataPlane(backend)).status).toBe(404);
+    expect((await predictOnDataPlane(backend)).status).toBe(429);
+    // One audit record for the minute, as on the portal.
+    expect(await engaged()).toEqual([
+      {
+        actor: 'user:default/ava',
+        outcome: 'denied',
+        details: expect.stringContaining('"server":"data-plane"'),
+      },
+    ]);
+  });
+
   it('limits every mutating route per caller, and not reads or predict', async () => {
     const backend = await startBackend(knex, lowLimits);
     const clock = holdClock();

@@ -74,6 +74,26 @@ export class CallerRateLimits {
     if (!limiter) return;
     const waitMs = limiter.take(caller.actor);
     if (waitMs === 0) return;
+    await this.refuse(name, caller, request, waitMs);
+  }
+
+  /**
+   * The hot path of {@link CallerRateLimits.admit}, with no promise: takes a token of `actor` and
+   * says true, or takes none and says false, and the caller then goes through `admit`, which refuses
+   * the request (or admits it, if a token came back in between).
+   */
+  tryAdmit(name: CallerLimitName, actor: string): boolean {
+    const limiter = this.limiters[name];
+    return !limiter || limiter.take(actor) === 0;
+  }
+
+  private async refuse(
+    name: CallerLimitName,
+    caller: Caller,
+    request: { method: string; path: string; server: RateLimitedServer },
+    waitMs: number,
+  ): Promise<never> {
+    const limiter = this.limiters[name]!;
     const limit = limiter.limitOf(caller.actor)!;
     const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
     this.options.countRefusal?.({ limit: name, server: request.server });

@@ -550,8 +550,12 @@ describeEachDatabase(databases)('inference on %s', databaseId => {
       });
 
     const viaPortal = await predict(server, { inputs: windows(2) });
-    const direct = await post(JSON.stringify({ inputs: windows(2) }));
+    const direct = await post(JSON.stringify({ inputs: windows(2) }), {
+      'x-request-id': 'trace-42',
+    });
     expect(direct.status).toBe(200);
+    // The caller's request id comes back, as on the portal; a new one otherwise.
+    expect(direct.headers.get('x-request-id')).toBe('trace-42');
     const answer = await direct.json();
     expect(answer).toMatchObject({
       model: 'nhits-price',
@@ -569,6 +573,7 @@ describeEachDatabase(databases)('inference on %s', databaseId => {
       },
     );
     expect(binary.status).toBe(200);
+    expect(binary.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     const floats = new Float32Array(await binary.arrayBuffer());
     expect(Array.from(floats)).toEqual(
       viaPortal.body.outputs.forecast.data.map((v: number) => Math.fround(v)),

@@ -1,14 +1,23 @@
 import type { InferReply } from '@gekko/worker';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { GpuManager, ManagedWorker } from '../gpu/GpuManager';
 import type { StoredModelVersion } from '../inference/ModelStore';
+import {
+  BoundCounter,
+  BoundCounterMetric,
+  BoundHistogram,
+  BoundHistogramMetric,
+} from './boundMetrics';
 
 const MIB = 1024 * 1024;
 
-interface SuccessLabels {
-  short: { model: string; version: string; pool: string };
-  labels: { model: string; version: string; pool: string; worker: string };
-  success: { model: string; version: string; pool: string; outcome: string };
+/** The series a successful request of a model version on a worker adds to, bound once. */
+interface SuccessSeries {
+  requests: BoundCounter;
+  rows: BoundCounter;
+  queue: BoundHistogram;
+  compute: BoundHistogram;
+  request: BoundHistogram;
 }
 
 /** Latency buckets in seconds: 100 µs to 10 s. */
@@ -32,21 +41,21 @@ const SECONDS_BUCKETS = [
  * - Worker gauges: `gekko_worker_up`, queue depth, outstanding requests, utilization (all kinds).
  */
 export class InferenceMetrics {
-  private readonly requests: Counter;
+  private readonly requests: BoundCounterMetric;
   private readonly retries: Counter;
-  private readonly rows: Counter;
-  private readonly queueSeconds: Histogram;
-  private readonly computeSeconds: Histogram;
-  private readonly requestSeconds: Histogram;
+  private readonly rows: BoundCounterMetric;
+  private readonly queueSeconds: BoundHistogramMetric;
+  private readonly computeSeconds: BoundHistogramMetric;
+  private readonly requestSeconds: BoundHistogramMetric;
 
   constructor(manager: GpuManager, readonly registry = new Registry()) {
     const registers = [this.registry];
     const modelLabels = ['model', 'version', 'pool', 'worker'] as const;
-    this.requests = new Counter({
+    this.requests = new BoundCounterMetric({
       name: 'gekko_inference_requests_total',
       help: 'Inference requests by outcome: success, bad_input, unavailable, deadline (as Triton’s nv_inference_request_success/failure)',
       labelNames: ['model', 'version', 'pool', 'outcome'],
-      registers,
+      registry,
     });
     this.retries = new Counter({
       name: 'gekko_inference_retries_total',
@@ -54,32 +63,32 @@ export class InferenceMetrics {
       labelNames: ['model', 'version', 'pool', 'worker', 'code'],
       registers,
     });
-    this.rows = new Counter({
+    this.rows = new BoundCounterMetric({
       name: 'gekko_inference_rows_total',
       help: 'Rows (predictions) of successful requests, by serving worker (as Triton’s nv_inference_count)',
       labelNames: modelLabels,
-      registers,
+      registry,
     });
-    this.queueSeconds = new Histogram({
+    this.queueSeconds = new BoundHistogramMetric({
       name: 'gekko_inference_queue_duration_seconds',
       help: 'Time a request waited in its worker’s dynamic batch queue',
       labelNames: ['model', 'version', 'pool'],
       buckets: SECONDS_BUCKETS,
-      registers,
+      registry,
     });
-    this.computeSeconds = new Histogram({
+    this.computeSeconds = new BoundHistogramMetric({
       name: 'gekko_inference_compute_duration_seconds',
       help: 'Time of the onnxruntime batch a request ran in',
       labelNames: ['model', 'version', 'pool'],
       buckets: SECONDS_BUCKETS,
-      registers,
+      registry,
     });
-    this.requestSeconds = new Histogram({
+    this.requestSeconds = new BoundHistogramMetric({
       name: 'gekko_inference_request_duration_seconds',
       help: 'End-to-end gateway time of a successful request, failovers included',
       labelNames: ['model', 'version', 'pool'],
       buckets: SECONDS_BUCKETS,
-      registers,
+      registry,
     });
 
     const deviceLabels = [
@@ -215,36 +224,38 @@ export class InferenceMetrics {
     );
   }
 
-  /** The label sets of a model version on a worker, made once (every request used to build them). */
-  private readonly labelSets = new WeakMap<
+  /** The series of a model version on a worker, bound once (every request used to find them). */
+  private readonly bound = new WeakMap<
     StoredModelVersion,
-    WeakMap<ManagedWorker, SuccessLabels>
+    WeakMap<ManagedWorker, SuccessSeries>
   >();
 
-  private successLabels(
+  private successSeries(
     model: StoredModelVersion,
     worker: ManagedWorker,
-  ): SuccessLabels {
-    let byWorker = this.labelSets.get(model);
+  ): SuccessSeries {
+    let byWorker = this.bound.get(model);
     if (!byWorker) {
       byWorker = new WeakMap();
-      this.labelSets.set(model, byWorker);
+      this.bound.set(model, byWorker);
     }
-    let sets = byWorker.get(worker);
-    if (!sets) {
+    let series = byWorker.get(worker);
+    if (!series) {
       const short = {
         model: model.name,
         version: model.version,
         pool: worker.pool,
       };
-      sets = {
-        short,
-        labels: { ...short, worker: worker.id },
-        success: { ...short, outcome: 'success' },
+      series = {
+        requests: this.requests.series({ ...short, outcome: 'success' }),
+        rows: this.rows.series({ ...short, worker: worker.id }),
+        queue: this.queueSeconds.series(short),
+        compute: this.computeSeconds.series(short),
+        request: this.requestSeconds.series(short),
       };
-      byWorker.set(worker, sets);
+      byWorker.set(worker, series);
     }
-    return sets;
+    return series;
   }
 
   /** Records a successful request. */
@@ -255,22 +266,24 @@ export class InferenceMetrics {
     reply: InferReply,
     latencyMs: number,
   ): void {
-    const { short, labels, success } = this.successLabels(model, worker);
-    this.requests.inc(success);
-    this.rows.inc(labels, rows);
-    this.queueSeconds.observe(short, reply.queueMs / 1000);
-    this.computeSeconds.observe(short, reply.computeMs / 1000);
-    this.requestSeconds.observe(short, latencyMs / 1000);
+    const series = this.successSeries(model, worker);
+    series.requests.inc();
+    series.rows.inc(rows);
+    series.queue.observe(reply.queueMs / 1000);
+    series.compute.observe(reply.computeMs / 1000);
+    series.request.observe(latencyMs / 1000);
   }
 
   /** Records a request that failed for good. */
   failure(model: StoredModelVersion, reason: string): void {
-    this.requests.inc({
-      model: model.name,
-      version: model.version,
-      pool: model.pools[0],
-      outcome: reason,
-    });
+    this.requests
+      .series({
+        model: model.name,
+        version: model.version,
+        pool: model.pools[0],
+        outcome: reason,
+      })
+      .inc();
   }
 
   /** Records an attempt that failed on one worker and goes on to another. */

@@ -2,6 +2,7 @@ import {
   BatchRunner,
   BatchTooLargeError,
   DynamicBatcher,
+  InferenceOutputs,
   InputShapeError,
 } from './DynamicBatcher';
 
@@ -143,6 +144,41 @@ describe('DynamicBatcher', () => {
       }),
     );
     expect(batchSizes).toEqual([8]);
+  });
+
+  it('runs a full batch at once, with no turn of the event loop, and hands a lone request its outputs uncopied', async () => {
+    const seen: InferenceOutputs[] = [];
+    const batches: number[] = [];
+    const runner: BatchRunner = async (input, rows) => {
+      batches.push(rows);
+      const outputs = {
+        output: { data: input.map(v => v * 2), dims: [rows, 2] },
+      };
+      seen.push(outputs);
+      return outputs;
+    };
+    const batcher = new DynamicBatcher(runner, {
+      maxBatchSize: 4,
+      maxQueueDelayMs: 50,
+      featureSize: 2,
+    });
+    // Waiting 50 ms for company would be pointless: 4 rows fill the batch.
+    const full = batcher.submitTimed(request(4, 0), 4);
+    expect(batches).toEqual([4]);
+    const answer = await full;
+    expect(answer.outputs).toBe(seen[0]);
+    expect(answer.queueMs).toBeLessThan(50);
+
+    // Two requests that fill a batch between them run as soon as the second arrives; each gets a
+    // copy of its own rows.
+    const [a, b] = await Promise.all([
+      batcher.submit(request(1, 0), 1),
+      batcher.submit(request(3, 10), 3),
+    ]);
+    expect(batches).toEqual([4, 4]);
+    expect(Array.from(a.output.data)).toEqual([0, 2]);
+    expect(a.output.data.buffer).not.toBe(seen[1].output.data.buffer);
+    expect(b.output.dims).toEqual([3, 2]);
   });
 
   it('rejects a request larger than maxBatchSize with a clear error', async () => {

@@ -149,6 +149,15 @@ export class DynamicBatcher {
         reject,
       });
       this.queuedRows += rows;
+      // A full batch waits for nothing: it runs now, one turn of the event loop sooner (a request of
+      // maxBatchSize rows, or the one that fills the queue).
+      if (
+        this.queuedRows >= this.options.maxBatchSize &&
+        this.running < this.maxConcurrentBatches
+      ) {
+        this.pump();
+        return;
+      }
       // After this turn of the event loop (setImmediate runs right after the poll phase): requests
       // that arrive together join one batch even with no queue delay, whether they came in one
       // message (a thread's coalesced batch) or from every socket read in this poll phase, each after
@@ -237,7 +246,11 @@ export class DynamicBatcher {
       let row = 0;
       for (const pending of batch) {
         pending.resolve({
-          outputs: splitRows(outputs, rows, row, pending.rows),
+          // A batch of one request: its outputs are all its own, and are not copied.
+          outputs:
+            batch.length === 1
+              ? outputs
+              : splitRows(outputs, rows, row, pending.rows),
           queueMs: started - pending.enqueuedAt,
           computeMs: done - started,
           batchRows: rows,

@@ -195,8 +195,11 @@ describe.each([
         ),
       ),
     ];
+    // Settle handlers go on before the crash: the crash rejects these at once, while it still waits
+    // for the running batch, and a rejection with no handler by then fails the test run.
+    const settled = Promise.allSettled(inFlight);
     await worker.crash();
-    const results = await Promise.allSettled(inFlight);
+    const results = await settled;
     const lost = results.filter(
       r =>
         r.status === 'rejected' &&

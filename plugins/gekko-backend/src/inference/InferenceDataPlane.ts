@@ -228,8 +228,14 @@ export class InferenceDataPlane {
         : randomUUID();
     const url = req.url ?? '/';
     const path = url.split('?')[0];
-    const failed = (error: unknown) =>
-      this.fail(req, res, url, requestId, error);
+    // Also called from socket events and promise callbacks: it must never throw.
+    const failed = (error: unknown) => {
+      try {
+        this.fail(req, res, url, requestId, error);
+      } catch {
+        res.destroy();
+      }
+    };
     try {
       const match = PREDICT_PATH.exec(path);
       if (!match) {

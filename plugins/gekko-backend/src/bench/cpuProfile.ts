@@ -85,19 +85,22 @@ interface HeapNode {
 /**
  * Samples this thread's allocations while `work` runs (V8's sampling heap profiler), writes the
  * profile to `file` (a `.heapprofile` for Chrome DevTools) and returns the frames that allocated
- * most, as a share of the bytes sampled.
+ * most, as a share of the bytes sampled. `kept` narrows it to what outlived the young generation:
+ * `promoted` drops what scavenges freed (what is left is what they copied out of the young
+ * generation, alive or freed since by a mark-compact), `live` also drops what mark-compacts freed.
  */
 export async function profileAllocations<T>(
   file: string,
   work: () => Promise<T>,
   top = 15,
+  kept?: 'promoted' | 'live',
 ): Promise<{ result: T; top: TopFrame[]; sampledBytes: number }> {
   const session = new Session();
   session.connect();
   await session.post('HeapProfiler.startSampling', {
     samplingInterval: 1024,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMajorGC: kept !== 'live',
+    includeObjectsCollectedByMinorGC: !kept,
   });
   let result: T;
   let head: HeapNode;

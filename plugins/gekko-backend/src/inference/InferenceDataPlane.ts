@@ -22,6 +22,7 @@ import type { CallerRateLimits } from '../service/CallerRateLimits';
 import { errorResponse, HttpError, REQUEST_ID } from '../service/http';
 import { InferenceGateway } from './InferenceGateway';
 import {
+  PREDICT_ATTEMPT,
   PREDICT_BODY_LIMIT_BYTES,
   PREDICT_TOO_LARGE,
   readPredictBody,
@@ -309,12 +310,7 @@ export class InferenceDataPlane {
     await this.options.guard.authorizeCaller(
       caller,
       gekkoInferenceInvokePermission,
-      {
-        action: 'inference.invoke',
-        target: null,
-        what: 'run models through the inference gateway',
-        cacheable: true,
-      },
+      PREDICT_ATTEMPT,
       { method: req.method!, path },
     );
   }

@@ -2,15 +2,12 @@ import {
   coreServices,
   createServiceFactory,
 } from '@backstage/backend-plugin-api';
-import {
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-  TestDatabases,
-} from '@backstage/backend-test-utils';
+import { mockCredentials, TestDatabases } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import request from 'supertest';
-import { gekkoPlugin } from '../plugin';
+import {
+  predictOnDataPlane,
+  startDataPlaneTestBackend,
+} from '../__testUtils__/startDataPlaneTestBackend';
 
 jest.setTimeout(60_000);
 
@@ -32,19 +29,8 @@ describe.each(databases.eachSupportedId())(
         result: AuthorizeResult.ALLOW,
       };
       const asked: string[] = [];
-      const { server } = await startTestBackend({
+      const { dataPlane } = await startDataPlaneTestBackend(knex, {
         features: [
-          gekkoPlugin,
-          mockServices.database.factory({ knex }),
-          mockServices.rootConfig.factory({
-            data: {
-              gekko: {
-                // No workers and no models: an admitted request gets the gateway's 404.
-                inference: { embedded: { workers: 0 }, dataPlane: { port: 0 } },
-              },
-            },
-          }),
-          mockServices.events.factory(),
           createServiceFactory({
             service: coreServices.permissions,
             deps: {},
@@ -62,22 +48,10 @@ describe.each(databases.eachSupportedId())(
           }),
         ],
       });
-      const where = await request(server)
-        .get('/api/gekko/inference/data-plane')
-        .set('Authorization', mockCredentials.user.header());
       const predict = () =>
-        fetch(
-          `${where.body.url}/api/gekko/inference/models/nhits-price/predict`,
-          {
-            method: 'POST',
-            headers: {
-              authorization: `Bearer ${mockCredentials.user.token(
-                'user:default/ava',
-              )}`,
-              'content-type': 'application/json',
-            },
-            body: JSON.stringify({ inputs: [[1]] }),
-          },
+        predictOnDataPlane(
+          dataPlane,
+          mockCredentials.user.token('user:default/ava'),
         );
       const clock = { now: Date.now() };
       jest.spyOn(Date, 'now').mockImplementation(() => clock.now);

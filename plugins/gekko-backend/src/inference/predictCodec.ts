@@ -8,6 +8,7 @@ import {
   PredictResponse,
 } from '@gekko/plugin-gekko-common';
 import { z } from 'zod';
+import type { AuthorizeAttempt } from '../service/AccessGuard';
 import { HttpError } from '../service/http';
 import type { GatewayResult } from './InferenceGateway';
 
@@ -15,6 +16,17 @@ import type { GatewayResult } from './InferenceGateway';
  * The predict bodies, in and out, JSON or binary float32: one codec for both servers of the predict
  * route (the portal's Express route and the inference data plane).
  */
+
+/**
+ * What a predict caller attempts, checked against `gekko.inference.invoke` on both servers: an
+ * ALLOW is cached (see {@link AuthorizeAttempt.cacheable}), a denial is a 403 and an audit record.
+ */
+export const PREDICT_ATTEMPT: AuthorizeAttempt = {
+  action: 'inference.invoke',
+  target: null,
+  what: 'run models through the inference gateway',
+  cacheable: true,
+};
 
 /** Largest predict body, JSON or binary. */
 export const PREDICT_BODY_LIMIT_BYTES = 16 * 1024 * 1024;

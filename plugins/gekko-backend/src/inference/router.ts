@@ -20,6 +20,7 @@ import { InferenceGateway } from './InferenceGateway';
 import { ModelPlacement } from './ModelPlacement';
 import { ModelRegistry } from './ModelRegistry';
 import {
+  PREDICT_ATTEMPT,
   PREDICT_BODY_LIMIT_BYTES,
   PREDICT_TOO_LARGE,
   readPredictBody,
@@ -78,12 +79,7 @@ export function createPredictRouter(options: {
       await guard.authorizeCaller(
         caller,
         gekkoInferenceInvokePermission,
-        {
-          action: 'inference.invoke',
-          target: null,
-          what: 'run models through the inference gateway',
-          cacheable: true,
-        },
+        PREDICT_ATTEMPT,
         { method: req.method, path },
       );
       next();

@@ -1,15 +1,13 @@
-import {
-  TestDatabases,
-  mockCredentials,
-  mockServices,
-  startTestBackend,
-} from '@backstage/backend-test-utils';
+import { TestDatabases, mockCredentials } from '@backstage/backend-test-utils';
 import { Knex } from 'knex';
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import yaml from 'yaml';
-import { gekkoPlugin } from '../plugin';
+import {
+  predictOnDataPlane,
+  startDataPlaneTestBackend,
+} from '../__testUtils__/startDataPlaneTestBackend';
 
 jest.setTimeout(60_000);
 
@@ -45,29 +43,9 @@ const pool = (name: string) => ({
 const as = (user: string) =>
   mockCredentials.user.header(`user:default/${user}`);
 
-async function startBackend(knex: Knex, rateLimits?: object) {
-  const { server } = await startTestBackend({
-    features: [
-      gekkoPlugin,
-      mockServices.database.factory({ knex }),
-      mockServices.rootConfig.factory({
-        data: {
-          gekko: {
-            // No workers and no models: a request the limits let through gets the gateway's 404.
-            inference: { embedded: { workers: 0 }, dataPlane: { port: 0 } },
-            ...(rateLimits ? { rateLimits } : {}),
-          },
-        },
-      }),
-      mockServices.events.factory(),
-    ],
-  });
-  const where = await request(server)
-    .get('/api/gekko/inference/data-plane')
-    .set('Authorization', as('ava'));
-  const dataPlane = `${where.body.url}/api/gekko/inference/models/nhits-price/predict`;
-  return { server, dataPlane };
-}
+/** A backend whose data plane applies `rateLimits` (the defaults when not given). */
+const startBackend = (knex: Knex, rateLimits?: object) =>
+  startDataPlaneTestBackend(knex, rateLimits ? { gekko: { rateLimits } } : {});
 
 type Backend = Awaited<ReturnType<typeof startBackend>>;
 
@@ -77,18 +55,10 @@ const predict = ({ server }: Backend, user: string) =>
     .set('Authorization', as(user))
     .send({ inputs: [[1]] });
 
-const predictOnDataPlane = (
+const predictOn = (
   { dataPlane }: Backend,
   token = mockCredentials.user.token('user:default/ava'),
-) =>
-  fetch(dataPlane, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({ inputs: [[1]] }),
-  });
+) => predictOnDataPlane(dataPlane, token);
 
 const createPool = ({ server }: Backend, user: string, name: string) =>
   request(server)
@@ -145,7 +115,7 @@ describe.each(databases.eachSupportedId())('rate limits on %s', databaseId => {
       response: { statusCode: 429 },
     });
     // The same caller on the data plane shares the bucket.
-    const direct = await predictOnDataPlane(backend);
+    const direct = await predictOn(backend);
     expect(direct.status).toBe(429);
     expect(direct.headers.get('retry-after')).toBe('1');
     expect((await direct.json()).error.name).toBe('TooManyRequestsError');
@@ -194,9 +164,9 @@ describe.each(databases.eachSupportedId())('rate limits on %s', databaseId => {
     const clock = holdClock();
 
     // The first request verifies the token and caches the ALLOW; the next ones take the hot path.
-    expect((await predictOnDataPlane(backend)).status).toBe(404);
-    expect((await predictOnDataPlane(backend)).status).toBe(404);
-    const refused = await predictOnDataPlane(backend);
+    expect((await predictOn(backend)).status).toBe(404);
+    expect((await predictOn(backend)).status).toBe(404);
+    const refused = await predictOn(backend);
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('1');
     expect((await refused.json()).error.message).toMatch(
@@ -206,8 +176,8 @@ describe.each(databases.eachSupportedId())('rate limits on %s', databaseId => {
     expect((await predict(backend, 'ava')).status).toBe(429);
 
     clock.now += 1000;
-    expect((await predictOnDataPlane(backend)).status).toBe(404);
-    expect((await predictOnDataPlane(backend)).status).toBe(429);
+    expect((await predictOn(backend)).status).toBe(404);
+    expect((await predictOn(backend)).status).toBe(429);
     // One audit record for the minute, as on the portal.
     expect(await engaged()).toEqual([
       {
@@ -295,20 +265,20 @@ describe.each(databases.eachSupportedId())('rate limits on %s', databaseId => {
     const backend = await startBackend(knex, lowLimits);
     const clock = holdClock();
 
-    expect((await predictOnDataPlane(backend)).status).toBe(404);
-    expect((await predictOnDataPlane(backend, 'forged')).status).toBe(401);
-    expect((await predictOnDataPlane(backend, 'forged')).status).toBe(401);
-    const refused = await predictOnDataPlane(backend, 'forged');
+    expect((await predictOn(backend)).status).toBe(404);
+    expect((await predictOn(backend, 'forged')).status).toBe(401);
+    expect((await predictOn(backend, 'forged')).status).toBe(401);
+    const refused = await predictOn(backend, 'forged');
     expect(refused.status).toBe(429);
     expect(refused.headers.get('retry-after')).toBe('1');
     expect((await refused.json()).error.message).toMatch(
       /^Too many failed authentications from .+: the limit is 1 per second \(bursts of 2\)\. Check the token you send; retry after 1 s$/,
     );
     // The token verified before is not verified again, so it is let through.
-    expect((await predictOnDataPlane(backend)).status).toBe(404);
+    expect((await predictOn(backend)).status).toBe(404);
 
     clock.now += 1000;
-    expect((await predictOnDataPlane(backend, 'forged')).status).toBe(401);
+    expect((await predictOn(backend, 'forged')).status).toBe(401);
   });
 
   it('limits nothing when turned off in config', async () => {
@@ -318,7 +288,7 @@ describe.each(databases.eachSupportedId())('rate limits on %s', databaseId => {
     });
     for (let i = 0; i < 30; i++) {
       expect((await predict(backend, 'ava')).status).toBe(404);
-      expect((await predictOnDataPlane(backend)).status).toBe(404);
+      expect((await predictOn(backend)).status).toBe(404);
       const bad = await request(backend.server)
         .post('/api/gekko/pools')
         .set('Authorization', as('ava'))

@@ -897,8 +897,9 @@ async function quickLoads(
  */
 async function profileLoads(named: Array<[string, Record<string, unknown>]>) {
   const heapMode = process.env.GEKKO_BENCH_PROFILE_HEAP;
-  const heap =
-    heapMode === '1' || heapMode === 'promoted' || heapMode === 'live';
+  const kept =
+    heapMode === 'promoted' || heapMode === 'live' ? heapMode : undefined;
+  const heap = heapMode === '1' || kept !== undefined;
   const profiles: Record<string, unknown> = {};
   for (const [name, load] of named) {
     const file = path.join(
@@ -907,12 +908,7 @@ async function profileLoads(named: Array<[string, Record<string, unknown>]>) {
     );
     const work = () => loadgen(load);
     const { result, top } = heap
-      ? await profileAllocations(
-          file,
-          work,
-          15,
-          heapMode === '1' ? undefined : heapMode,
-        )
+      ? await profileAllocations(file, work, 15, kept)
       : await profileWhile(file, work);
     process.stdout.write(
       `${name}: ${formatNumber(result.requestsPerSecond)} req/s, p99 ${

@@ -31,6 +31,7 @@ import { AuditedChanges } from '../audit/AuditedChanges';
 import { AuditTrail } from '../audit/AuditTrail';
 import {
   defaultEmbeddedMode,
+  defaultIntraOpThreads,
   EmbeddedWorkerMode,
   EmbeddedWorkers,
 } from '../gpu/EmbeddedWorkers';
@@ -554,28 +555,61 @@ async function httpRoute() {
       url: `http://127.0.0.1:${barePort}/`,
     },
   };
+  // Dev modes only (GEKKO_BENCH_LOADS or GEKKO_BENCH_PROFILE): the limit baseline with batching (see
+  // limitBaseline.cjs), which tells what batching buys a process with nothing else in it.
+  const picked = process.env.GEKKO_BENCH_LOADS?.split(',');
+  const profiled = process.env.GEKKO_BENCH_PROFILE?.split(',');
+  const batchedPort = await freePort();
+  const batchedServer = [...(picked ?? []), ...(profiled ?? [])].some(n =>
+    n.startsWith('limitBatched'),
+  )
+    ? await startProcess([
+        path.join(packageDir, 'src', 'bench', 'limitBaseline.cjs'),
+        JSON.stringify({
+          model: path.join(modelsDir, nhits.artifact),
+          port: batchedPort,
+          batching: true,
+          // The data plane's embedded workers' intra-op threads: a second thread per batch run costs
+          // more than it gives on 2 cores (see defaultIntraOpThreads).
+          intraOpThreads:
+            INTRA_OP_THREADS ??
+            defaultIntraOpThreads(HTTP_WORKERS, undefined, embeddedMode()),
+        }),
+      ])
+    : undefined;
+  const devLoads: Record<string, Record<string, unknown>> = {
+    limitBatched8: {
+      ...loads.limit8,
+      url: `http://127.0.0.1:${batchedPort}/`,
+    },
+    limitBatched16: {
+      ...loads.limit16,
+      url: `http://127.0.0.1:${batchedPort}/`,
+    },
+  };
   const stopBaselines = () => {
     limitServer.kill();
     bareServer.kill();
+    batchedServer?.kill();
   };
   const stopBackend = async () => {
     await backend.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   };
   // Dev modes, instead of the judged rounds (for trying a change or finding where time goes).
-  const picked = process.env.GEKKO_BENCH_LOADS?.split(',');
-  const profiled = process.env.GEKKO_BENCH_PROFILE?.split(',');
   // Every server's first seconds under load are not its steady state (the JIT, a young heap whose
   // first scavenges promote what start-up left in it, a mark-compact): each load runs once, for 3 s,
   // before any measured round, and what it measures is dropped.
   for (const name of [...new Set(picked ?? profiled ?? Object.keys(loads))]) {
-    if (!loads[name]) continue;
-    await loadgen({ ...common, ...loads[name], durationMs: 2000 });
+    const load = loads[name] ?? devLoads[name];
+    if (!load) continue;
+    await loadgen({ ...common, ...load, durationMs: 2000 });
   }
   if (picked || profiled) {
     const loaded = (name: string) => {
-      if (!loads[name]) throw new Error(`no load ${name} in this benchmark`);
-      return { ...common, ...loads[name] };
+      const load = loads[name] ?? devLoads[name];
+      if (!load) throw new Error(`no load ${name} in this benchmark`);
+      return { ...common, ...load };
     };
     const section = picked
       ? {
@@ -583,6 +617,7 @@ async function httpRoute() {
             picked.map(n => [n, loaded(n)]),
             // Whose CPU a load costs: the baselines' own processes, or this one (the backend).
             name => {
+              if (name.startsWith('limitBatched')) return batchedServer?.pid;
               if (name.startsWith('limit')) return limitServer.pid;
               return name === 'bare' ? bareServer.pid : process.pid;
             },

@@ -511,14 +511,17 @@ async function httpRoute() {
   // Baselines, each in its own process, up for the whole run so their rounds alternate with ours:
   // the limit (the same model through one raw onnxruntime session behind a bare node:http server: no
   // auth, no batching, no threads), and a bare node:http server that answers the same bytes.
+  const startLimit = (port: number, options: Record<string, unknown> = {}) =>
+    startProcess([
+      path.join(packageDir, 'src', 'bench', 'limitBaseline.cjs'),
+      JSON.stringify({
+        model: path.join(modelsDir, nhits.artifact),
+        port,
+        ...options,
+      }),
+    ]);
   const limitPort = await freePort();
-  const limitServer = await startProcess([
-    path.join(packageDir, 'src', 'bench', 'limitBaseline.cjs'),
-    JSON.stringify({
-      model: path.join(modelsDir, nhits.artifact),
-      port: limitPort,
-    }),
-  ]);
+  const limitServer = await startLimit(limitPort);
   const barePort = await freePort();
   const bareServer = await startProcess([
     '-e',
@@ -563,25 +566,19 @@ async function httpRoute() {
   const batchedServer = [...(picked ?? []), ...(profiled ?? [])].some(n =>
     n.startsWith('limitBatched'),
   )
-    ? await startProcess([
-        path.join(packageDir, 'src', 'bench', 'limitBaseline.cjs'),
-        JSON.stringify({
-          model: path.join(modelsDir, nhits.artifact),
-          port: batchedPort,
-          batching: true,
-          // The data plane's embedded workers' intra-op threads: a second thread per batch run costs
-          // more than it gives on 2 cores (see defaultIntraOpThreads).
-          intraOpThreads:
-            INTRA_OP_THREADS ??
-            defaultIntraOpThreads(HTTP_WORKERS, undefined, embeddedMode()),
-        }),
-      ])
+    ? await startLimit(batchedPort, {
+        batching: true,
+        // The data plane's embedded workers' intra-op threads: a second thread per batch run costs
+        // more than it gives on 2 cores (see defaultIntraOpThreads).
+        intraOpThreads:
+          INTRA_OP_THREADS ??
+          defaultIntraOpThreads(HTTP_WORKERS, undefined, embeddedMode()),
+      })
     : undefined;
-  const devLoads: Record<string, Record<string, unknown>> = {
-    limitBatched8: {
-      ...loads.limit8,
-      url: `http://127.0.0.1:${batchedPort}/`,
-    },
+  // The judged loads, and the dev loads that only GEKKO_BENCH_LOADS or GEKKO_BENCH_PROFILE may name.
+  const namedLoads: Record<string, Record<string, unknown>> = {
+    ...loads,
+    limitBatched8: { ...loads.limit8, url: `http://127.0.0.1:${batchedPort}/` },
     limitBatched16: {
       ...loads.limit16,
       url: `http://127.0.0.1:${batchedPort}/`,
@@ -601,15 +598,15 @@ async function httpRoute() {
   // first scavenges promote what start-up left in it, a mark-compact): each load runs once, for 3 s,
   // before any measured round, and what it measures is dropped.
   for (const name of [...new Set(picked ?? profiled ?? Object.keys(loads))]) {
-    const load = loads[name] ?? devLoads[name];
-    if (!load) continue;
-    await loadgen({ ...common, ...load, durationMs: 2000 });
+    if (!namedLoads[name]) continue;
+    await loadgen({ ...common, ...namedLoads[name], durationMs: 2000 });
   }
   if (picked || profiled) {
     const loaded = (name: string) => {
-      const load = loads[name] ?? devLoads[name];
-      if (!load) throw new Error(`no load ${name} in this benchmark`);
-      return { ...common, ...load };
+      if (!namedLoads[name]) {
+        throw new Error(`no load ${name} in this benchmark`);
+      }
+      return { ...common, ...namedLoads[name] };
     };
     const section = picked
       ? {

@@ -511,12 +511,15 @@ async function httpRoute() {
   // Baselines, each in its own process, up for the whole run so their rounds alternate with ours:
   // the limit (the same model through one raw onnxruntime session behind a bare node:http server: no
   // auth, no batching, no threads), and a bare node:http server that answers the same bytes.
-  const startLimit = (port: number, options: Record<string, unknown> = {}) =>
+  const startLimit = (
+    listenPort: number,
+    options: Record<string, unknown> = {},
+  ) =>
     startProcess([
       path.join(packageDir, 'src', 'bench', 'limitBaseline.cjs'),
       JSON.stringify({
         model: path.join(modelsDir, nhits.artifact),
-        port,
+        port: listenPort,
         ...options,
       }),
     ]);

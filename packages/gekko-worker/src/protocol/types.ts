@@ -116,6 +116,12 @@ export interface HeartbeatMessage {
   /** Increases by one per heartbeat of this worker. */
   seq: number;
   heartbeat: WorkerHeartbeat;
+  /**
+   * Message kinds this worker accepts beyond one inference request per message; only NATS workers
+   * send it. `infer-batch`: several requests in one message (see the package README). A control
+   * plane sends a worker only what it says it accepts, so older workers keep working.
+   */
+  accepts?: string[];
 }
 
 /**

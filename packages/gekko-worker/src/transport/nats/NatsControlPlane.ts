@@ -12,6 +12,7 @@ import {
 } from './NatsWorkerConnection';
 import {
   artifactChunkBytes,
+  INFER_BATCH,
   natsSubjects,
   NatsSubjects,
   poolAndIdOfSubject,
@@ -343,6 +344,7 @@ export class NatsControlPlane {
         this.subjects,
         {
           probeAfterMs: this.options.probeAfterMs,
+          batches: message.accepts?.includes(INFER_BATCH) ?? false,
           onClose: closed => {
             if (this.workers.get(id)?.connection === closed) {
               this.workers.delete(id);

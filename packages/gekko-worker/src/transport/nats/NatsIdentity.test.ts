@@ -480,9 +480,11 @@ describeWithTls('NATS over TLS (private nats-server)', () => {
         keyFile: certs.clientKeyFile,
       }),
     ).rejects.toThrow(/certificate|self.signed/i);
-    // The CA but no client certificate: the server refuses the client.
+    // The CA but no client certificate: the server refuses the client. With TLS 1.3 the server
+    // checks the client's certificate after the handshake, and a client that writes before reading
+    // its alert sees the connection reset instead (seen when the machine is busy).
     await expect(connects({ caFile: certs.caFile })).rejects.toThrow(
-      /bad certificate|certificate required/,
+      /bad certificate|certificate required|ECONNRESET/,
     );
     // Everything: connects.
     await expect(connects(tls)).resolves.toBeUndefined();

@@ -129,6 +129,89 @@ describeWithNats(true)('NATS transport', () => {
     });
   });
 
+  it('sends the requests of one event-loop turn to the worker in one message, each with its own answer or error', async () => {
+    const { heartbeats, events } = recorder();
+    plane = await NatsControlPlane.connect({
+      servers,
+      subjectPrefix: prefix,
+      events,
+      readArtifact: repoArtifactReader().read,
+    });
+    worker = await startNatsWorker({
+      servers,
+      pool: 'cpu-remote',
+      subjectPrefix: prefix,
+      heartbeatIntervalMs: 100,
+      intraOpThreads: 1,
+    });
+    const id = worker.identity.id;
+    await until(() => heartbeats.length >= 1, 'a heartbeat');
+    expect(heartbeats[0].message.accepts).toEqual(['infer-batch']);
+    const connection = heartbeats[0].connection;
+    await connection.command({ op: 'load', model: modelRef }, 30_000);
+
+    // A second subscriber on the worker's subject sees every message sent to it.
+    raw = await connect({ servers });
+    const sent: Array<string | undefined> = [];
+    raw.subscribe(`${prefix}.worker.cpu-remote.${id}.infer`, {
+      callback: (_, msg) => {
+        sent.push(msg.headers?.get('gekko-batch') || undefined);
+      },
+    });
+    await raw.flush();
+
+    const inputs = [1, 2, 3, 2, 1].map(rows => windowRows(rows));
+    inputs[3] = inputs[3].map((v, i) => v + i / 100);
+    const calls = inputs.map(input =>
+      connection.infer(
+        {
+          name: 'nhits-price',
+          version: '1',
+          rows: input.length / 120,
+          input,
+        },
+        10_000,
+      ),
+    );
+    const wrongRows = connection.infer(
+      { name: 'nhits-price', version: '1', rows: 2, input: windowRows(1) },
+      10_000,
+    );
+    const unknown = connection.infer(
+      { ...one(), name: 'no-such-model' },
+      10_000,
+    );
+    const replies = await Promise.all(calls);
+    await expect(wrongRows).rejects.toMatchObject({ code: 'INPUT_SHAPE' });
+    await expect(unknown).rejects.toMatchObject({ code: 'MODEL_NOT_LOADED' });
+    await until(() => sent.length >= 1, 'the spy to see the message');
+    expect(sent).toEqual(['7']);
+
+    // Each answer is its own request's, as onnxruntime in process computes it.
+    const session = await ort.InferenceSession.create(modelBytes);
+    for (const [i, input] of inputs.entries()) {
+      const rows = input.length / 120;
+      const direct = await session.run({
+        window: new ort.Tensor('float32', input, [rows, 120]),
+      });
+      const expected = direct.forecast.data as Float32Array;
+      const got = replies[i].outputs.forecast;
+      expect(got.dims).toEqual([rows, 12]);
+      expect(got.data).toHaveLength(expected.length);
+      for (let j = 0; j < expected.length; j++) {
+        expect(Math.abs(got.data[j] - expected[j])).toBeLessThan(1e-5);
+      }
+    }
+    await session.release();
+    // They met in the worker's batcher: one run for all of them.
+    expect(replies.every(r => r.batchRows === 9)).toBe(true);
+
+    // A lone request goes alone, in the single-request format.
+    await connection.infer(one(), 10_000);
+    await until(() => sent.length >= 2, 'the spy to see the message');
+    expect(sent[1]).toBeUndefined();
+  });
+
   it('reports the protocol error codes and survives malformed messages', async () => {
     const { heartbeats, events } = recorder();
     const reader = repoArtifactReader();
@@ -229,6 +312,12 @@ describeWithNats(true)('NATS transport', () => {
       }),
     ).resolves.toBe('BAD_COMMAND');
     await expect(
+      errorOf(infer, new Uint8Array(960), {
+        'gekko-batch': '2',
+        'gekko-items': '[{"model":"nhits-price"}]',
+      }),
+    ).resolves.toBe('BAD_COMMAND');
+    await expect(
       errorOf(`${prefix}.worker.cpu-remote.${id}.rpc`, 'not json'),
     ).resolves.toBe('BAD_COMMAND');
     await expect(
@@ -298,7 +387,12 @@ describeWithNats(true)('NATS transport', () => {
     });
     raw = await connect({ servers });
     // A "worker" that heartbeats and takes requests but never answers them.
-    raw.subscribe(`${prefix}.worker.p.silent.infer`, { callback: () => {} });
+    const batchHeaders: Array<string | undefined> = [];
+    raw.subscribe(`${prefix}.worker.p.silent.infer`, {
+      callback: (_, msg) => {
+        batchHeaders.push(msg.headers?.get('gekko-batch') || undefined);
+      },
+    });
     const message = {
       worker: {
         id: 'silent',
@@ -329,6 +423,48 @@ describeWithNats(true)('NATS transport', () => {
       code: 'TIMEOUT',
     });
     expect(Date.now() - started).toBeLessThan(2_000);
+    // Its heartbeat does not say it takes batch messages: requests go one per message.
+    await Promise.allSettled([
+      silent.infer(one(), 50),
+      silent.infer(one(), 50),
+    ]);
+    expect(batchHeaders).toEqual([undefined, undefined, undefined]);
+
+    // One that says it does gets one message; each request fails when its own timeout runs out.
+    raw.subscribe(`${prefix}.worker.p.batching.infer`, {
+      callback: (_, msg) => {
+        batchHeaders.push(msg.headers?.get('gekko-batch') || undefined);
+      },
+    });
+    raw.publish(
+      `${prefix}.heartbeat.p.batching`,
+      JSON.stringify({
+        ...message,
+        worker: { ...message.worker, id: 'batching' },
+        accepts: ['infer-batch'],
+      }),
+    );
+    await until(() => heartbeats.length === 2, 'the batching heartbeat');
+    const batching = heartbeats[1].connection;
+    const settled: string[] = [];
+    const soon = batching.infer(one(), 100).catch(e => {
+      settled.push('soon');
+      throw e;
+    });
+    const later = batching.infer(one(), 400).catch(e => {
+      settled.push('later');
+      throw e;
+    });
+    await expect(soon).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message: expect.stringContaining('within 100 ms'),
+    });
+    await expect(later).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message: expect.stringContaining('within 400 ms'),
+    });
+    expect(settled).toEqual(['soon', 'later']);
+    expect(batchHeaders.slice(3)).toEqual(['2']);
 
     // Its command subject has no subscriber: NATS answers "no responders" at once.
     started = Date.now();
@@ -345,8 +481,8 @@ describeWithNats(true)('NATS transport', () => {
         worker: { ...message.worker, pid: 2 },
       }),
     );
-    await until(() => heartbeats.length === 2, 'the second heartbeat');
-    expect(heartbeats[1].connection).not.toBe(silent);
+    await until(() => heartbeats.length === 3, 'the second heartbeat');
+    expect(heartbeats[2].connection).not.toBe(silent);
     await expect(silent.infer(one(), 1_000)).rejects.toMatchObject({
       code: 'WORKER_LOST',
     });

@@ -18,7 +18,25 @@ import {
   WorkerIdentity,
 } from '../../protocol/types';
 import { NatsSubjects } from './subjects';
-import { decodeInferReply, encodeInferRequest, failureFromWire } from './wire';
+import {
+  decodeInferBatchReply,
+  decodeInferReply,
+  encodeInferBatch,
+  encodeInferRequest,
+  failureFromWire,
+  MAX_BATCH_REQUESTS,
+} from './wire';
+
+/** Input bytes one batch message carries at most; a larger request goes alone. */
+const MAX_BATCH_BYTES = 256 * 1024;
+
+/** An inference request waiting for this turn of the event loop to end, to go with the others. */
+interface Queued {
+  request: InferRequest;
+  timeoutMs: number;
+  resolve: (reply: InferReply) => void;
+  reject: (failure: WorkerFailure) => void;
+}
 
 /** Options of a {@link NatsWorkerConnection}. */
 export interface NatsWorkerConnectionOptions {
@@ -30,6 +48,12 @@ export interface NatsWorkerConnectionOptions {
    * 500 ms by default; 0 turns the probe off.
    */
   probeAfterMs?: number;
+  /**
+   * Whether the worker takes several inference requests in one message (its heartbeat lists
+   * `infer-batch`). Then the requests of one turn of the event loop travel together: one message
+   * each way instead of one per request.
+   */
+  batches?: boolean;
 }
 
 /**
@@ -53,6 +77,7 @@ export class NatsWorkerConnection implements WorkerConnection {
   private leaving = false;
   private probeTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly probeAfterMs: number;
+  private queued: Queued[] = [];
 
   constructor(
     readonly identity: WorkerIdentity,
@@ -96,7 +121,90 @@ export class NatsWorkerConnection implements WorkerConnection {
     );
   }
 
-  async infer(request: InferRequest, timeoutMs: number): Promise<InferReply> {
+  /**
+   * Sends `request` to the worker. To a worker that takes batch messages, the requests of one turn
+   * of the event loop go in one message once the poll phase is over (as the thread transport and
+   * the model's batcher gather theirs), each with its own timeout and its own answer or failure.
+   */
+  infer(request: InferRequest, timeoutMs: number): Promise<InferReply> {
+    if (!this.options.batches) return this.inferOne(request, timeoutMs);
+    return new Promise<InferReply>((resolve, reject) => {
+      this.queued.push({ request, timeoutMs, resolve, reject });
+      if (this.queued.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /** Sends what was queued in this turn: alone, or in batch messages within the size limits. */
+  private flush() {
+    const queued = this.queued;
+    this.queued = [];
+    for (let start = 0; start < queued.length; ) {
+      let end = start + 1;
+      let bytes = queued[start].request.input.byteLength;
+      while (
+        end < queued.length &&
+        end - start < MAX_BATCH_REQUESTS &&
+        bytes + queued[end].request.input.byteLength <= MAX_BATCH_BYTES
+      ) {
+        bytes += queued[end].request.input.byteLength;
+        end += 1;
+      }
+      this.sendBatch(queued.slice(start, end));
+      start = end;
+    }
+  }
+
+  private sendBatch(batch: Queued[]) {
+    if (batch.length === 1) {
+      const [one] = batch;
+      this.inferOne(one.request, one.timeoutMs).then(one.resolve, one.reject);
+      return;
+    }
+    // The message waits as long as its most patient request; a request with less time fails alone
+    // when its own runs out.
+    const timeoutMs = Math.max(...batch.map(q => q.timeoutMs));
+    const timers = batch
+      .filter(q => q.timeoutMs < timeoutMs)
+      .map(q =>
+        setTimeout(
+          () => q.reject(this.timedOut('infer', Math.ceil(q.timeoutMs))),
+          q.timeoutMs,
+        ),
+      );
+    const { headers, payload } = encodeInferBatch(batch.map(q => q.request));
+    this.request(
+      this.subjects.infer(this.identity.pool, this.identity.id),
+      payload,
+      timeoutMs,
+      'infer',
+      headers,
+    )
+      .then(reply => {
+        const results = decodeInferBatchReply(
+          reply.headers,
+          reply.data,
+          batch.length,
+        );
+        batch.forEach((q, i) => {
+          const result = results[i];
+          if (result instanceof WorkerFailure) q.reject(result);
+          else q.resolve(result);
+        });
+      })
+      .catch(error => {
+        const failure =
+          error instanceof WorkerFailure
+            ? error
+            : new WorkerFailure('INTERNAL', String(error));
+        for (const q of batch) q.reject(failure);
+      })
+      .finally(() => timers.forEach(clearTimeout));
+  }
+
+  private async inferOne(
+    request: InferRequest,
+    timeoutMs: number,
+  ): Promise<InferReply> {
     const { headers, payload } = encodeInferRequest(request);
     const reply = await this.request(
       this.subjects.infer(this.identity.pool, this.identity.id),
@@ -202,14 +310,16 @@ export class NatsWorkerConnection implements WorkerConnection {
     this.scheduleProbe(this.probeAfterMs);
   }
 
+  private timedOut(what: string, timeoutMs: number) {
+    return new WorkerFailure(
+      'TIMEOUT',
+      `Worker ${this.identity.id} did not answer ${what} within ${timeoutMs} ms`,
+    );
+  }
+
   private toFailure(error: unknown, what: string, timeoutMs: number) {
     const id = this.identity.id;
-    if (error instanceof TimeoutError) {
-      return new WorkerFailure(
-        'TIMEOUT',
-        `Worker ${id} did not answer ${what} within ${timeoutMs} ms`,
-      );
-    }
+    if (error instanceof TimeoutError) return this.timedOut(what, timeoutMs);
     if (
       (error instanceof RequestError && error.isNoResponders()) ||
       error instanceof NoRespondersError

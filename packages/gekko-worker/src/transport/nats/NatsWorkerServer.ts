@@ -16,6 +16,7 @@ import {
 import { ModelHost } from '../../runtime/ModelHost';
 import { TelemetrySampler } from '../../telemetry/TelemetrySampler';
 import {
+  InferRequest,
   LoadReply,
   WorkerCommand,
   WorkerFailure,
@@ -31,12 +32,16 @@ import {
 import {
   artifactChunkBytes,
   defaultNatsWorkerId,
+  INFER_BATCH,
   isSafeNatsToken,
+  NATS_HEADERS,
   natsSubjects,
   NatsSubjects,
 } from './subjects';
 import {
+  decodeInferBatch,
   decodeInferRequest,
+  encodeInferBatchReply,
   encodeInferReply,
   errorHeaders,
   failureInHeaders,
@@ -285,14 +290,20 @@ export async function startNatsWorker(
     fetchArtifact: natsArtifactFetcher(nc, subjects, log),
   });
 
+  /** The work of each message being served, and how many requests (commands, inferences) it holds. */
   const inFlight = new Set<Promise<void>>();
-  const track = (work: Promise<void>) => {
+  let requestsInFlight = 0;
+  const track = (work: Promise<void>, requests = 1) => {
     const settled = work.then(
       () => {},
       error => log(`a request handler failed: ${String(error)}`),
     );
     inFlight.add(settled);
-    settled.then(() => inFlight.delete(settled));
+    requestsInFlight += requests;
+    settled.then(() => {
+      inFlight.delete(settled);
+      requestsInFlight -= requests;
+    });
   };
   const respond = (msg: Msg, payload: Uint8Array | string, h?: MsgHdrs) => {
     try {
@@ -359,6 +370,37 @@ export async function startNatsWorker(
     },
   });
 
+  /**
+   * A message of several requests: each goes to the agent as if it came alone (they meet in the
+   * model's batcher in this turn of the event loop), and one reply carries every answer or failure
+   * in order; a message that cannot be read at all gets one error for all.
+   */
+  const inferBatch = (msg: Msg) => {
+    let work: Promise<void>;
+    let requests: Array<InferRequest | WorkerFailure> = [];
+    try {
+      requests = decodeInferBatch(msg.headers, msg.data);
+      work = Promise.all(
+        requests.map(request =>
+          request instanceof WorkerFailure
+            ? request
+            : agent.infer(request).then(undefined, toFailure),
+        ),
+      ).then(results => {
+        const encoded = encodeInferBatchReply(results);
+        respond(msg, encoded.payload, encoded.headers);
+      });
+    } catch (error) {
+      work = Promise.reject(error);
+    }
+    track(
+      work.catch(error =>
+        respond(msg, new Uint8Array(0), errorHeaders(toFailure(error))),
+      ),
+      Math.max(1, requests.length),
+    );
+  };
+
   const inferSub: Subscription = nc.subscribe(subjects.infer(pool, id), {
     callback: (err, msg) => {
       if (err) {
@@ -366,6 +408,10 @@ export async function startNatsWorker(
         return;
       }
       if (!msg.reply) return;
+      if (msg.headers?.has(NATS_HEADERS.batch)) {
+        inferBatch(msg);
+        return;
+      }
       let work: Promise<void>;
       try {
         const request = decodeInferRequest(msg.headers, msg.data);
@@ -446,7 +492,10 @@ export async function startNatsWorker(
         );
       }
       if (!stopping && connected && !nc.isClosed()) {
-        nc.publish(subjects.heartbeat(pool, id), JSON.stringify(message));
+        nc.publish(
+          subjects.heartbeat(pool, id),
+          JSON.stringify({ ...message, accepts: [INFER_BATCH] }),
+        );
       }
     } catch (error) {
       log(`heartbeat failed: ${String(error)}`);
@@ -514,7 +563,7 @@ export async function startNatsWorker(
         );
       }
       if (inFlight.size > 0) {
-        log(`finishing ${inFlight.size} request(s) in flight`);
+        log(`finishing ${requestsInFlight} request(s) in flight`);
         await within(Promise.allSettled([...inFlight]), graceMs);
       }
       await agent.shutdown();
@@ -536,7 +585,7 @@ export async function startNatsWorker(
     agent,
     closed,
     get inFlight() {
-      return inFlight.size;
+      return requestsInFlight;
     },
     close,
   };

@@ -12,7 +12,14 @@ export const NATS_HEADERS = {
   deadline: 'gekko-deadline',
   meta: 'gekko-meta',
   error: 'gekko-error',
+  /** A message of several inference requests: how many (2 or more). */
+  batch: 'gekko-batch',
+  /** JSON, one entry per request of a batch message, in order: what each request is, or got. */
+  items: 'gekko-items',
 } as const;
+
+/** What a NATS worker that takes several inference requests in one message says it accepts. */
+export const INFER_BATCH = 'infer-batch';
 
 /**
  * The version of the subject layout. Version 2 put the pool in every worker subject, so that the

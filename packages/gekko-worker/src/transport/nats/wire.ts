@@ -113,27 +113,38 @@ export function encodeInferReply(reply: InferReply): {
   payload: Uint8Array;
 } {
   const entries = Object.entries(reply.outputs);
-  const meta: InferReplyMeta = {
+  const h = natsHeaders();
+  h.set(NATS_HEADERS.meta, JSON.stringify(replyMeta(reply, entries)));
+  return {
+    headers: h,
+    payload: concatBytes(entries.map(([, t]) => float32Bytes(t.data))),
+  };
+}
+
+function replyMeta(
+  reply: InferReply,
+  entries: Array<[string, InferReply['outputs'][string]]>,
+): InferReplyMeta {
+  return {
     provider: reply.provider,
     queueMs: reply.queueMs,
     computeMs: reply.computeMs,
     batchRows: reply.batchRows,
     outputs: entries.map(([name, t]) => ({ name, dims: t.dims })),
   };
-  const h = natsHeaders();
-  h.set(NATS_HEADERS.meta, JSON.stringify(meta));
-  if (entries.length === 1) {
-    return { headers: h, payload: float32Bytes(entries[0][1].data) };
-  }
-  const payload = new Uint8Array(
-    entries.reduce((sum, [, t]) => sum + t.data.byteLength, 0),
-  );
+}
+
+/** `parts` back to back in one buffer. */
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  if (parts.length === 0) return new Uint8Array(0);
+  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.byteLength, 0));
   let offset = 0;
-  for (const [, t] of entries) {
-    payload.set(float32Bytes(t.data), offset);
-    offset += t.data.byteLength;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
   }
-  return { headers: h, payload };
+  return out;
 }
 
 /** Headers of an error reply. */
@@ -191,7 +202,7 @@ export function decodeInferReply(
 ): InferReply {
   const failure = failureInHeaders(h);
   if (failure) throw failure;
-  let meta: InferReplyMeta;
+  let meta: unknown;
   try {
     meta = JSON.parse(h?.get(NATS_HEADERS.meta) ?? '');
   } catch {
@@ -200,18 +211,33 @@ export function decodeInferReply(
       `The worker's reply has no readable ${NATS_HEADERS.meta} header`,
     );
   }
+  const { reply, end } = readReply(meta, data, 0);
+  if (end !== data.byteLength) {
+    throw new WorkerFailure(
+      'INTERNAL',
+      `The worker's reply has ${data.byteLength} bytes, its outputs' dimensions say ${end}`,
+    );
+  }
+  return reply;
+}
+
+/** The reply that `meta` describes, its outputs read from `data` at `offset`; and where they end. */
+function readReply(
+  meta: unknown,
+  data: Uint8Array,
+  offset: number,
+): { reply: InferReply; end: number } {
+  const m = (isRecord(meta) ? meta : {}) as Partial<InferReplyMeta>;
   const outputs: InferReply['outputs'] = {};
-  let offset = 0;
-  for (const { name, dims } of Array.isArray(meta?.outputs)
-    ? meta.outputs
-    : []) {
+  let end = offset;
+  for (const { name, dims } of Array.isArray(m.outputs) ? m.outputs : []) {
     const validDims =
       Array.isArray(dims) && dims.every(d => Number.isSafeInteger(d) && d >= 0);
     const bytes = validDims ? 4 * product(dims) : NaN;
     if (
       typeof name !== 'string' ||
       !Number.isSafeInteger(bytes) ||
-      offset + bytes > data.byteLength
+      end + bytes > data.byteLength
     ) {
       throw new WorkerFailure(
         'INTERNAL',
@@ -220,9 +246,242 @@ export function decodeInferReply(
     }
     outputs[name] = {
       dims,
-      data: copyFloat32(data.subarray(offset, offset + bytes)),
+      data: copyFloat32(data.subarray(end, end + bytes)),
     };
+    end += bytes;
+  }
+  return {
+    reply: {
+      outputs,
+      provider: m.provider!,
+      queueMs: m.queueMs!,
+      computeMs: m.computeMs!,
+      batchRows: m.batchRows!,
+    },
+    end,
+  };
+}
+
+/*
+ * Batch messages: several inference requests in one message, and their replies in one, which a
+ * worker that says it accepts `infer-batch` takes (see the package README). One message instead of
+ * one per request saves the NATS server, the control plane and the worker a message's work per
+ * request: at batch 1 that work costs more than the request's bytes.
+ */
+
+/** Requests one batch message carries at most. */
+export const MAX_BATCH_REQUESTS = 256;
+
+/** One request of a batch message, as its `gekko-items` header lists it. */
+interface BatchRequestItem {
+  model: string;
+  version: string;
+  rows: number;
+  /** Bytes of its input in the payload, after those of the requests before it. */
+  bytes: number;
+  deadline?: number;
+}
+
+/** Headers and payload of a message of several inference requests (2 or more). */
+export function encodeInferBatch(requests: InferRequest[]): {
+  headers: MsgHdrs;
+  payload: Uint8Array;
+} {
+  const items: BatchRequestItem[] = requests.map(r => ({
+    model: r.name,
+    version: r.version,
+    rows: r.rows,
+    bytes: r.input.byteLength,
+    ...(r.deadline !== undefined ? { deadline: r.deadline } : {}),
+  }));
+  const h = natsHeaders();
+  h.set(NATS_HEADERS.batch, String(requests.length));
+  h.set(NATS_HEADERS.items, JSON.stringify(items));
+  return {
+    headers: h,
+    payload: concatBytes(requests.map(r => float32Bytes(r.input))),
+  };
+}
+
+/**
+ * The requests of a batch message, each a request or the {@link WorkerFailure} that refuses it
+ * alone; throws a `BAD_COMMAND` failure when the message as a whole cannot be read.
+ */
+export function decodeInferBatch(
+  h: MsgHdrs | undefined,
+  data: Uint8Array,
+): Array<InferRequest | WorkerFailure> {
+  const countHeader = h?.get(NATS_HEADERS.batch) ?? '';
+  const count = /^\d{1,4}$/.test(countHeader) ? Number(countHeader) : NaN;
+  let items: unknown;
+  try {
+    items = JSON.parse(h?.get(NATS_HEADERS.items) ?? '');
+  } catch {
+    items = undefined;
+  }
+  if (
+    !(count >= 2 && count <= MAX_BATCH_REQUESTS) ||
+    !Array.isArray(items) ||
+    items.length !== count
+  ) {
+    throw new WorkerFailure(
+      'BAD_COMMAND',
+      `A batch message needs the header ${NATS_HEADERS.batch} (2 to ${MAX_BATCH_REQUESTS}) and ${NATS_HEADERS.items}, a JSON array of that many { model, version, rows, bytes, deadline? }`,
+    );
+  }
+  const requests: Array<InferRequest | WorkerFailure> = [];
+  let offset = 0;
+  for (const [i, item] of items.entries()) {
+    const bytes = isRecord(item) ? item.bytes : undefined;
+    if (
+      typeof bytes !== 'number' ||
+      !Number.isSafeInteger(bytes) ||
+      bytes < 0 ||
+      offset + bytes > data.byteLength
+    ) {
+      throw new WorkerFailure(
+        'BAD_COMMAND',
+        `${NATS_HEADERS.items}[${i}].bytes must be a byte count within the ${data.byteLength}-byte payload`,
+      );
+    }
+    try {
+      requests.push(
+        batchRequest(item as Record<string, unknown>, data, offset, i),
+      );
+    } catch (error) {
+      requests.push(
+        error instanceof WorkerFailure
+          ? error
+          : new WorkerFailure('BAD_COMMAND', String(error)),
+      );
+    }
     offset += bytes;
+  }
+  if (offset !== data.byteLength) {
+    throw new WorkerFailure(
+      'BAD_COMMAND',
+      `The payload has ${data.byteLength} bytes, the batch's ${NATS_HEADERS.items} say ${offset}`,
+    );
+  }
+  return requests;
+}
+
+function batchRequest(
+  item: Record<string, unknown>,
+  data: Uint8Array,
+  offset: number,
+  i: number,
+): InferRequest {
+  const { model, version, rows, deadline } = item;
+  const bytes = item.bytes as number;
+  const where = `${NATS_HEADERS.items}[${i}]`;
+  if (
+    typeof model !== 'string' ||
+    !model ||
+    typeof version !== 'string' ||
+    !version
+  ) {
+    throw new WorkerFailure(
+      'BAD_COMMAND',
+      `${where} needs a model and a version`,
+    );
+  }
+  if (
+    typeof rows !== 'number' ||
+    !Number.isInteger(rows) ||
+    rows < 1 ||
+    rows > MAX_ROWS
+  ) {
+    throw new WorkerFailure(
+      'INPUT_SHAPE',
+      `${where}.rows must be a whole number from 1 to ${MAX_ROWS}, got ${JSON.stringify(
+        rows,
+      )}`,
+    );
+  }
+  if (bytes === 0 || bytes % (4 * rows) !== 0) {
+    throw new WorkerFailure(
+      'INPUT_SHAPE',
+      `${where}: ${bytes} bytes are not ${rows} rows of float32 features`,
+    );
+  }
+  if (
+    deadline !== undefined &&
+    (typeof deadline !== 'number' || !Number.isFinite(deadline))
+  ) {
+    throw new WorkerFailure(
+      'BAD_COMMAND',
+      `${where}.deadline must be epoch milliseconds, got ${JSON.stringify(
+        deadline,
+      )}`,
+    );
+  }
+  return {
+    name: model,
+    version,
+    rows,
+    input: copyFloat32(data.subarray(offset, offset + bytes)),
+    deadline,
+  };
+}
+
+/** Headers and payload of the reply to a batch message: each request's reply or failure, in order. */
+export function encodeInferBatchReply(
+  results: Array<InferReply | WorkerFailure>,
+): { headers: MsgHdrs; payload: Uint8Array } {
+  const items: Array<
+    InferReplyMeta | { error: { code: string; message: string } }
+  > = [];
+  const parts: Uint8Array[] = [];
+  for (const result of results) {
+    if (result instanceof WorkerFailure) {
+      items.push({ error: result.toJSON() });
+      continue;
+    }
+    const entries = Object.entries(result.outputs);
+    items.push(replyMeta(result, entries));
+    for (const [, t] of entries) parts.push(float32Bytes(t.data));
+  }
+  const h = natsHeaders();
+  h.set(NATS_HEADERS.items, JSON.stringify(items));
+  return { headers: h, payload: concatBytes(parts) };
+}
+
+/**
+ * The replies in the answer to a batch message of `count` requests, each a reply or the failure of
+ * that request; throws a {@link WorkerFailure} when the whole message failed or cannot be read.
+ */
+export function decodeInferBatchReply(
+  h: MsgHdrs | undefined,
+  data: Uint8Array,
+  count: number,
+): Array<InferReply | WorkerFailure> {
+  const failure = failureInHeaders(h);
+  if (failure) throw failure;
+  let items: unknown;
+  try {
+    items = JSON.parse(h?.get(NATS_HEADERS.items) ?? '');
+  } catch {
+    items = undefined;
+  }
+  if (!Array.isArray(items) || items.length !== count) {
+    throw new WorkerFailure(
+      'INTERNAL',
+      `The worker's reply to ${count} requests has no readable ${NATS_HEADERS.items} header of ${count} entries`,
+    );
+  }
+  const results: Array<InferReply | WorkerFailure> = [];
+  let offset = 0;
+  for (const item of items) {
+    if (isRecord(item) && item.error !== undefined) {
+      results.push(
+        failureFromWire(item.error, 'The worker refused this request'),
+      );
+      continue;
+    }
+    const { reply, end } = readReply(item, data, offset);
+    results.push(reply);
+    offset = end;
   }
   if (offset !== data.byteLength) {
     throw new WorkerFailure(
@@ -230,13 +489,7 @@ export function decodeInferReply(
       `The worker's reply has ${data.byteLength} bytes, its outputs' dimensions say ${offset}`,
     );
   }
-  return {
-    outputs,
-    provider: meta.provider,
-    queueMs: meta.queueMs,
-    computeMs: meta.computeMs,
-    batchRows: meta.batchRows,
-  };
+  return results;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -298,7 +551,12 @@ export function parseHeartbeatMessage(
       heartbeat.memoryTotalBytes,
       heartbeat.temperatureCelsius,
       heartbeat.powerWatts,
-    ].every(isOptionalNumber)
+    ].every(isOptionalNumber) ||
+    (value.accepts !== undefined &&
+      !(
+        Array.isArray(value.accepts) &&
+        value.accepts.every(a => typeof a === 'string')
+      ))
   ) {
     return undefined;
   }

@@ -8,6 +8,7 @@ import {
   TimedOutputs,
 } from '../batching/DynamicBatcher';
 import { LatencyWindow, WorkloadStats } from '../batching/LatencyWindow';
+import { createHostSession, HostSession } from './nativeSession';
 
 /** An onnxruntime execution provider the worker knows how to ask for. */
 export type ExecutionProvider = 'cuda' | 'coreml' | 'cpu';
@@ -56,7 +57,7 @@ export interface LoadedModel {
 export type SessionFactory = (
   model: string | Uint8Array,
   options: ort.InferenceSession.SessionOptions,
-) => Promise<ort.InferenceSession>;
+) => Promise<HostSession>;
 
 /** Options of a {@link ModelHost}. */
 export interface ModelHostOptions {
@@ -122,7 +123,7 @@ const DEFAULT_BATCHING: DynamicBatchingConfig = {
 
 interface Entry {
   info: LoadedModel;
-  session: ort.InferenceSession;
+  session: HostSession;
   batcher: DynamicBatcher;
   inputName: string;
   featureShape: number[];
@@ -177,12 +178,7 @@ export class ModelHost {
           .map(backend => backend.name)
           .filter(name => name !== 'cuda' || cudaProviderInstalled()),
     );
-    this.createSession =
-      options.sessionFactory ??
-      ((model, sessionOptions) =>
-        typeof model === 'string'
-          ? ort.InferenceSession.create(model, sessionOptions)
-          : ort.InferenceSession.create(model, sessionOptions));
+    this.createSession = options.sessionFactory ?? createHostSession;
   }
 
   /**
@@ -244,7 +240,7 @@ export class ModelHost {
     // to the next list. (Inside an accepted session onnxruntime may still place
     // single nodes on CPU; that partitioning is not visible from JavaScript.)
     const fallbacks: LoadedModel['fallbacks'] = [];
-    let session: ort.InferenceSession | undefined;
+    let session: HostSession | undefined;
     let providers: ExecutionProvider[] = ['cpu'];
     for (const candidate of this.providerCandidates(
       request.provider ?? this.preference,
@@ -424,9 +420,11 @@ export class ModelHost {
     if (dims.some(d => d < 0)) {
       dims.splice(1, dims.length - 1, input.length / rows);
     }
-    const results = await entry.session.run({
-      [entry.inputName]: new ort.Tensor('float32', input, dims),
-    });
+    const feeds = { [entry.inputName]: new ort.Tensor('float32', input, dims) };
+    // Synchronously where the session can: the batch runs in this turn of the event loop.
+    const results = entry.session.runSync
+      ? entry.session.runSync(feeds)
+      : await entry.session.run(feeds);
     const outputs: InferenceOutputs = {};
     for (const [name, tensor] of Object.entries(results)) {
       outputs[name] = {

@@ -90,7 +90,11 @@ export async function createHostSession(
   options: ort.InferenceSession.SessionOptions,
 ): Promise<HostSession> {
   const native = nativeBinding();
-  if (!native) return ort.InferenceSession.create(model as string, options);
+  if (!native) {
+    return typeof model === 'string'
+      ? ort.InferenceSession.create(model, options)
+      : ort.InferenceSession.create(model, options);
+  }
   // Created after the event loop had a turn, as the public API does: loading takes a while.
   await new Promise(resolve => setImmediate(resolve));
   native.initOrt();

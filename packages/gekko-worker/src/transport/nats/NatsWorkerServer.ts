@@ -16,7 +16,6 @@ import {
 import { ModelHost } from '../../runtime/ModelHost';
 import { TelemetrySampler } from '../../telemetry/TelemetrySampler';
 import {
-  InferRequest,
   LoadReply,
   WorkerCommand,
   WorkerFailure,
@@ -371,25 +370,17 @@ export async function startNatsWorker(
   });
 
   /**
-   * A message of several requests: each goes to the agent as if it came alone (they meet in the
-   * model's batcher in this turn of the event loop), and one reply carries every answer or failure
-   * in order; a message that cannot be read at all gets one error for all.
+   * Serves one inference message and tracks its work until the reply is sent; a message that fails
+   * as a whole (unreadable, or its reply cannot be made) gets one error reply.
    */
-  const inferBatch = (msg: Msg) => {
+  const serveInfer = (
+    msg: Msg,
+    serve: () => { work: Promise<void>; requests: number },
+  ) => {
     let work: Promise<void>;
-    let requests: Array<InferRequest | WorkerFailure> = [];
+    let requests = 1;
     try {
-      requests = decodeInferBatch(msg.headers, msg.data);
-      work = Promise.all(
-        requests.map(request =>
-          request instanceof WorkerFailure
-            ? request
-            : agent.infer(request).then(undefined, toFailure),
-        ),
-      ).then(results => {
-        const encoded = encodeInferBatchReply(results);
-        respond(msg, encoded.payload, encoded.headers);
-      });
+      ({ work, requests } = serve());
     } catch (error) {
       work = Promise.reject(error);
     }
@@ -397,7 +388,7 @@ export async function startNatsWorker(
       work.catch(error =>
         respond(msg, new Uint8Array(0), errorHeaders(toFailure(error))),
       ),
-      Math.max(1, requests.length),
+      requests,
     );
   };
 
@@ -408,25 +399,34 @@ export async function startNatsWorker(
         return;
       }
       if (!msg.reply) return;
-      if (msg.headers?.has(NATS_HEADERS.batch)) {
-        inferBatch(msg);
+      if (!msg.headers?.has(NATS_HEADERS.batch)) {
+        serveInfer(msg, () => {
+          const request = decodeInferRequest(msg.headers, msg.data);
+          const work = agent.infer(request).then(reply => {
+            const encoded = encodeInferReply(reply);
+            respond(msg, encoded.payload, encoded.headers);
+          });
+          return { work, requests: 1 };
+        });
         return;
       }
-      let work: Promise<void>;
-      try {
-        const request = decodeInferRequest(msg.headers, msg.data);
-        work = agent.infer(request).then(reply => {
-          const encoded = encodeInferReply(reply);
+      // Several requests: each goes to the agent as if it came alone (they meet in the model's
+      // batcher in this turn of the event loop), and one reply carries every answer or failure, in
+      // order.
+      serveInfer(msg, () => {
+        const requests = decodeInferBatch(msg.headers, msg.data);
+        const work = Promise.all(
+          requests.map(request =>
+            request instanceof WorkerFailure
+              ? request
+              : agent.infer(request).then(undefined, toFailure),
+          ),
+        ).then(results => {
+          const encoded = encodeInferBatchReply(results);
           respond(msg, encoded.payload, encoded.headers);
         });
-      } catch (error) {
-        work = Promise.reject(error);
-      }
-      track(
-        work.catch(error =>
-          respond(msg, new Uint8Array(0), errorHeaders(toFailure(error))),
-        ),
-      );
+        return { work, requests: requests.length };
+      });
     },
   });
 

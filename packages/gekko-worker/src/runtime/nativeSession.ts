@@ -123,5 +123,5 @@ export async function createHostSession(
     runSync,
     run: async (feeds: ort.InferenceSession.FeedsType) => runSync(feeds),
     release: async () => session.dispose(),
-  } as HostSession;
+  };
 }

@@ -65,44 +65,80 @@ export function decodeInferRequest(
   h: MsgHdrs | undefined,
   data: Uint8Array,
 ): InferRequest {
-  const name = h?.get(NATS_HEADERS.model) ?? '';
-  const version = h?.get(NATS_HEADERS.version) ?? '';
-  if (!name || !version) {
+  const rows = h?.get(NATS_HEADERS.rows) ?? '';
+  const deadline = h?.get(NATS_HEADERS.deadline) ?? '';
+  return checkedRequest(
+    {
+      name: h?.get(NATS_HEADERS.model) ?? '',
+      version: h?.get(NATS_HEADERS.version) ?? '',
+      rows: /^\d{1,7}$/.test(rows) ? Number(rows) : NaN,
+      deadline: deadline ? Number(deadline) : undefined,
+    },
+    { rows, deadline },
+    data,
+    {
+      request: 'An inference request',
+      names: `the ${NATS_HEADERS.model} and ${NATS_HEADERS.version} headers`,
+      rows: `Header ${NATS_HEADERS.rows}`,
+      payload: 'The payload',
+      deadline: `Header ${NATS_HEADERS.deadline}`,
+    },
+  );
+}
+
+/**
+ * One inference request, from a single message's headers or a batch message's item: throws a
+ * {@link WorkerFailure} that names the field (`label`) and the value it got (`shown`).
+ */
+function checkedRequest(
+  fields: { name: unknown; version: unknown; rows: unknown; deadline: unknown },
+  shown: { rows: unknown; deadline: unknown },
+  data: Uint8Array,
+  label: Record<'request' | 'names' | 'rows' | 'payload' | 'deadline', string>,
+): InferRequest {
+  const { name, version, rows, deadline } = fields;
+  if (
+    typeof name !== 'string' ||
+    !name ||
+    typeof version !== 'string' ||
+    !version
+  ) {
     throw new WorkerFailure(
       'BAD_COMMAND',
-      `An inference request needs the ${NATS_HEADERS.model} and ${NATS_HEADERS.version} headers`,
+      `${label.request} needs ${label.names}`,
     );
   }
-  const rowsHeader = h?.get(NATS_HEADERS.rows) ?? '';
-  const rows = /^\d{1,7}$/.test(rowsHeader) ? Number(rowsHeader) : NaN;
-  if (!(rows >= 1 && rows <= MAX_ROWS)) {
+  if (
+    typeof rows !== 'number' ||
+    !Number.isInteger(rows) ||
+    rows < 1 ||
+    rows > MAX_ROWS
+  ) {
     throw new WorkerFailure(
       'INPUT_SHAPE',
-      `Header ${
-        NATS_HEADERS.rows
+      `${
+        label.rows
       } must be a whole number from 1 to ${MAX_ROWS}, got ${JSON.stringify(
-        rowsHeader,
+        shown.rows,
       )}`,
     );
   }
   if (data.byteLength === 0 || data.byteLength % (4 * rows) !== 0) {
     throw new WorkerFailure(
       'INPUT_SHAPE',
-      `The payload of ${data.byteLength} bytes is not ${rows} rows of float32 features`,
+      `${label.payload} of ${data.byteLength} bytes is not ${rows} rows of float32 features`,
     );
   }
-  const deadlineHeader = h?.get(NATS_HEADERS.deadline) ?? '';
-  let deadline: number | undefined;
-  if (deadlineHeader) {
-    deadline = Number(deadlineHeader);
-    if (!Number.isFinite(deadline)) {
-      throw new WorkerFailure(
-        'BAD_COMMAND',
-        `Header ${
-          NATS_HEADERS.deadline
-        } must be epoch milliseconds, got ${JSON.stringify(deadlineHeader)}`,
-      );
-    }
+  if (
+    deadline !== undefined &&
+    (typeof deadline !== 'number' || !Number.isFinite(deadline))
+  ) {
+    throw new WorkerFailure(
+      'BAD_COMMAND',
+      `${label.deadline} must be epoch milliseconds, got ${JSON.stringify(
+        shown.deadline,
+      )}`,
+    );
   }
   return { name, version, rows, input: copyFloat32(data), deadline };
 }
@@ -145,6 +181,15 @@ function concatBytes(parts: Uint8Array[]): Uint8Array {
     offset += part.byteLength;
   }
   return out;
+}
+
+/** The JSON value of header `name`, or undefined when it is missing or not JSON. */
+function jsonHeader(h: MsgHdrs | undefined, name: string): unknown {
+  try {
+    return JSON.parse(h?.get(name) ?? '');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Headers of an error reply. */
@@ -202,10 +247,8 @@ export function decodeInferReply(
 ): InferReply {
   const failure = failureInHeaders(h);
   if (failure) throw failure;
-  let meta: unknown;
-  try {
-    meta = JSON.parse(h?.get(NATS_HEADERS.meta) ?? '');
-  } catch {
+  const meta = jsonHeader(h, NATS_HEADERS.meta);
+  if (meta === undefined) {
     throw new WorkerFailure(
       'INTERNAL',
       `The worker's reply has no readable ${NATS_HEADERS.meta} header`,
@@ -313,12 +356,7 @@ export function decodeInferBatch(
 ): Array<InferRequest | WorkerFailure> {
   const countHeader = h?.get(NATS_HEADERS.batch) ?? '';
   const count = /^\d{1,4}$/.test(countHeader) ? Number(countHeader) : NaN;
-  let items: unknown;
-  try {
-    items = JSON.parse(h?.get(NATS_HEADERS.items) ?? '');
-  } catch {
-    items = undefined;
-  }
+  const items = jsonHeader(h, NATS_HEADERS.items);
   if (
     !(count >= 2 && count <= MAX_BATCH_REQUESTS) ||
     !Array.isArray(items) ||
@@ -345,8 +383,24 @@ export function decodeInferBatch(
       );
     }
     try {
+      const { model, version, rows, deadline } = item as Record<
+        string,
+        unknown
+      >;
+      const where = `${NATS_HEADERS.items}[${i}]`;
       requests.push(
-        batchRequest(item as Record<string, unknown>, data, offset, i),
+        checkedRequest(
+          { name: model, version, rows, deadline },
+          { rows, deadline },
+          data.subarray(offset, offset + bytes),
+          {
+            request: where,
+            names: 'a model and a version',
+            rows: `${where}.rows`,
+            payload: `${where}'s input`,
+            deadline: `${where}.deadline`,
+          },
+        ),
       );
     } catch (error) {
       requests.push(
@@ -364,65 +418,6 @@ export function decodeInferBatch(
     );
   }
   return requests;
-}
-
-function batchRequest(
-  item: Record<string, unknown>,
-  data: Uint8Array,
-  offset: number,
-  i: number,
-): InferRequest {
-  const { model, version, rows, deadline } = item;
-  const bytes = item.bytes as number;
-  const where = `${NATS_HEADERS.items}[${i}]`;
-  if (
-    typeof model !== 'string' ||
-    !model ||
-    typeof version !== 'string' ||
-    !version
-  ) {
-    throw new WorkerFailure(
-      'BAD_COMMAND',
-      `${where} needs a model and a version`,
-    );
-  }
-  if (
-    typeof rows !== 'number' ||
-    !Number.isInteger(rows) ||
-    rows < 1 ||
-    rows > MAX_ROWS
-  ) {
-    throw new WorkerFailure(
-      'INPUT_SHAPE',
-      `${where}.rows must be a whole number from 1 to ${MAX_ROWS}, got ${JSON.stringify(
-        rows,
-      )}`,
-    );
-  }
-  if (bytes === 0 || bytes % (4 * rows) !== 0) {
-    throw new WorkerFailure(
-      'INPUT_SHAPE',
-      `${where}: ${bytes} bytes are not ${rows} rows of float32 features`,
-    );
-  }
-  if (
-    deadline !== undefined &&
-    (typeof deadline !== 'number' || !Number.isFinite(deadline))
-  ) {
-    throw new WorkerFailure(
-      'BAD_COMMAND',
-      `${where}.deadline must be epoch milliseconds, got ${JSON.stringify(
-        deadline,
-      )}`,
-    );
-  }
-  return {
-    name: model,
-    version,
-    rows,
-    input: copyFloat32(data.subarray(offset, offset + bytes)),
-    deadline,
-  };
 }
 
 /** Headers and payload of the reply to a batch message: each request's reply or failure, in order. */
@@ -458,12 +453,7 @@ export function decodeInferBatchReply(
 ): Array<InferReply | WorkerFailure> {
   const failure = failureInHeaders(h);
   if (failure) throw failure;
-  let items: unknown;
-  try {
-    items = JSON.parse(h?.get(NATS_HEADERS.items) ?? '');
-  } catch {
-    items = undefined;
-  }
+  const items = jsonHeader(h, NATS_HEADERS.items);
   if (!Array.isArray(items) || items.length !== count) {
     throw new WorkerFailure(
       'INTERNAL',

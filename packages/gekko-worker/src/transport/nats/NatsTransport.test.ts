@@ -38,6 +38,29 @@ describeWithNats(true)('NATS transport', () => {
     prefix = uniquePrefix();
   });
 
+  /** Connects a control plane, and starts a worker of pool cpu-remote that heartbeats every 100 ms. */
+  const startPlaneAndWorker = async (
+    options: Omit<
+      Parameters<typeof NatsControlPlane.connect>[0],
+      'servers' | 'subjectPrefix'
+    >,
+  ) => {
+    const connected = await NatsControlPlane.connect({
+      servers,
+      subjectPrefix: prefix,
+      ...options,
+    });
+    plane = connected;
+    const started = await startNatsWorker({
+      servers,
+      pool: 'cpu-remote',
+      subjectPrefix: prefix,
+      heartbeatIntervalMs: 100,
+      intraOpThreads: 1,
+    });
+    return { plane: connected, worker: started };
+  };
+
   afterEach(async () => {
     await worker?.close(1000);
     await plane?.close();
@@ -48,19 +71,10 @@ describeWithNats(true)('NATS transport', () => {
   it('registers a worker with no models folder, loads the model through the artifact service and answers like onnxruntime in process', async () => {
     const { heartbeats, events } = recorder();
     const reader = repoArtifactReader();
-    plane = await NatsControlPlane.connect({
-      servers,
-      subjectPrefix: prefix,
+    ({ plane, worker } = await startPlaneAndWorker({
       events,
       readArtifact: reader.read,
-    });
-    worker = await startNatsWorker({
-      servers,
-      pool: 'cpu-remote',
-      subjectPrefix: prefix,
-      heartbeatIntervalMs: 100,
-      intraOpThreads: 1,
-    });
+    }));
     const id = worker.identity.id;
     expect(id).toMatch(/^[A-Za-z0-9_-]+$/);
 
@@ -131,19 +145,10 @@ describeWithNats(true)('NATS transport', () => {
 
   it('sends the requests of one event-loop turn to the worker in one message, each with its own answer or error', async () => {
     const { heartbeats, events } = recorder();
-    plane = await NatsControlPlane.connect({
-      servers,
-      subjectPrefix: prefix,
+    ({ plane, worker } = await startPlaneAndWorker({
       events,
       readArtifact: repoArtifactReader().read,
-    });
-    worker = await startNatsWorker({
-      servers,
-      pool: 'cpu-remote',
-      subjectPrefix: prefix,
-      heartbeatIntervalMs: 100,
-      intraOpThreads: 1,
-    });
+    }));
     const id = worker.identity.id;
     await until(() => heartbeats.length >= 1, 'a heartbeat');
     expect(heartbeats[0].message.accepts).toEqual(['infer-batch']);
@@ -217,21 +222,12 @@ describeWithNats(true)('NATS transport', () => {
     const reader = repoArtifactReader();
     const refusals: NatsHeartbeatRefusal[] = [];
     const warnings: string[] = [];
-    plane = await NatsControlPlane.connect({
-      servers,
-      subjectPrefix: prefix,
+    ({ plane, worker } = await startPlaneAndWorker({
       events,
       readArtifact: reader.read,
       onRefusal: refusal => refusals.push(refusal),
       logger: { info: () => {}, warn: line => warnings.push(line) },
-    });
-    worker = await startNatsWorker({
-      servers,
-      pool: 'cpu-remote',
-      subjectPrefix: prefix,
-      heartbeatIntervalMs: 100,
-      intraOpThreads: 1,
-    });
+    }));
     const id = worker.identity.id;
     await until(() => heartbeats.length >= 1, 'a heartbeat');
     const connection = heartbeats[0].connection;
@@ -490,19 +486,10 @@ describeWithNats(true)('NATS transport', () => {
 
   it('says goodbye on close after finishing the requests it had taken', async () => {
     const { heartbeats, gone, events } = recorder();
-    plane = await NatsControlPlane.connect({
-      servers,
-      subjectPrefix: prefix,
+    ({ plane, worker } = await startPlaneAndWorker({
       events,
       readArtifact: repoArtifactReader().read,
-    });
-    worker = await startNatsWorker({
-      servers,
-      pool: 'cpu-remote',
-      subjectPrefix: prefix,
-      heartbeatIntervalMs: 100,
-      intraOpThreads: 1,
-    });
+    }));
     await until(() => heartbeats.length >= 1, 'a heartbeat');
     const connection = heartbeats[0].connection;
     await connection.command({ op: 'load', model: modelRef }, 30_000);

@@ -77,7 +77,8 @@ function makeIdentities(dir: string) {
   fs.writeFileSync(seedA, `${new TextDecoder().decode(user.getSeed())}\n`, {
     mode: 0o600,
   });
-  const passwordB = crypto.randomBytes(18).toString('base64url');
+  // nats-server reads a variable whose value starts with a digit as a number and refuses the config.
+  const passwordB = `p${crypto.randomBytes(18).toString('base64url')}`;
   const controlPassword = crypto.randomBytes(18).toString('base64url');
   return {
     workers: [
